@@ -1,0 +1,52 @@
+// weft/address.hpp — listen URLs (tcp://, tcp4://, tcp6://, udp://, unix://)
+// and socket addresses.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace weft {
+
+enum class Transport : std::uint8_t { tcp, udp, unix_stream };
+
+/// A parsed listen address, e.g. "tcp://127.0.0.1:5000?reuseport=false&backlog=512",
+/// "tcp6://[::1]:0", "udp://:9000", "unix:///tmp/app.sock".
+struct ListenUrl {
+  Transport transport = Transport::tcp;
+  int family = 0;        ///< AF_INET, AF_INET6, AF_UNIX, or 0: decided by host
+  std::string host;      ///< empty: all interfaces
+  std::uint16_t port = 0;
+  std::string path;      ///< unix:// only
+  bool reuseport = true; ///< ?reuseport= : one listener per loop (SO_REUSEPORT)
+  int backlog = 1024;    ///< ?backlog=
+  std::string text;      ///< the URL as written
+
+  /// Parses `url`; throws weft::ConfigError naming what is wrong.
+  static ListenUrl parse(std::string_view url);
+};
+
+/// A socket address of any family, as returned by accept/recvfrom.
+class SockAddr {
+ public:
+  SockAddr() = default;
+  SockAddr(const sockaddr* sa, socklen_t len) noexcept;
+
+  int family() const noexcept { return storage_.ss_family; }
+  const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
+  sockaddr* get() noexcept { return reinterpret_cast<sockaddr*>(&storage_); }
+  socklen_t size() const noexcept { return len_; }
+  socklen_t* size_ptr() noexcept { return &len_; }
+  std::uint16_t port() const noexcept;  ///< 0 for unix sockets
+
+  /// "127.0.0.1:5000", "[::1]:5000", "/tmp/app.sock" (unix), "" (unset).
+  std::string to_string() const;
+
+ private:
+  sockaddr_storage storage_{};
+  socklen_t len_ = 0;
+};
+
+}  // namespace weft

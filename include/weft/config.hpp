@@ -1,0 +1,68 @@
+// weft/config.hpp — server configuration: a struct to fill in code, or a
+// JSON file with connaxis-compatible field names (docs/CONFIG.md).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weft {
+
+/// How connections reach loops when a listener is not per-loop
+/// (reuseport=false, or unix://): one acceptor hands each to a loop.
+enum class LbStrategy { rr, random, leastconn, hash };
+
+/// What to do when a connection's queued output passes cliSbufLimit.
+enum class SbufPolicy { pause, close };
+
+struct Config {
+  /// Listen URLs ("listenAddrs").
+  std::vector<std::string> listen = {"tcp://127.0.0.1:5000"};
+  /// Loops ("ncpu"): -1 = one per core; 0 or 1 = one loop on the calling thread.
+  int ncpu = 1;
+  /// Balancing for shared acceptors ("lbStrategy": rr|random|leastconn|hash).
+  LbStrategy lb_strategy = LbStrategy::rr;
+  /// Per-loop read buffer in bytes ("bufSize").
+  std::size_t buf_size = 64 * 1024;
+  /// Cross-thread task queue bound per loop ("chanSize"); 0 = unbounded.
+  std::size_t chan_size = 65536;
+  /// Most unconsumed input a connection may hold ("pktSizeLimit"); 0 = no limit.
+  std::size_t pkt_size_limit = 4 * 1024 * 1024;
+  /// Most queued output before sbuf_policy applies ("cliSbufLimit"); 0 = no limit.
+  std::size_t cli_sbuf_limit = 4 * 1024 * 1024;
+  /// "cliSbufPolicy": pause reading until drained, or close.
+  SbufPolicy sbuf_policy = SbufPolicy::pause;
+  /// Idle check period in ms ("idleCheckInt").
+  int idle_check_int_ms = 1000;
+  /// Close connections with no input for this long, in ms ("idleLimit"); 0 = never.
+  int idle_limit_ms = 0;
+  /// Stop accepting while this many connections are open ("maxAcceptFD"); 0 = no cap.
+  int max_accept_fd = 0;
+  /// Longest single poll wait in ms ("pollWait").
+  int poll_wait_ms = 1000;
+  /// Log a one-line counter summary every stat_interval_ms ("printStat").
+  bool print_stat = false;
+  int stat_interval_ms = 10000;  ///< "statInterval"
+  /// TCP_NODELAY on accepted sockets ("tcpNoDelay").
+  bool tcp_nodelay = true;
+  /// TCP keepalive idle seconds on accepted sockets; 0 = off ("tcpKeepAlive").
+  int tcp_keepalive_s = 0;
+  /// Graceful stop deadline in ms ("stopTimeout").
+  int stop_timeout_ms = 5000;
+
+  /// Throws ConfigError naming the first bad field.
+  void validate() const;
+  /// The number of loops ncpu asks for on this machine.
+  std::size_t loop_count() const noexcept;
+};
+
+/// Parses JSON text over the embedded defaults. Unknown fields, wrong types
+/// and bad values throw ConfigError with the field's name and the reason.
+Config parse_config(std::string_view json);
+/// Reads and parses a config file.
+Config load_config(const std::string& path);
+/// The configuration as JSON, with every field (for --print-config and docs).
+std::string to_json(const Config& cfg);
+
+}  // namespace weft

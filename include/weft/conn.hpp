@@ -1,0 +1,137 @@
+// weft/conn.hpp — one TCP or unix-stream connection, owned by one loop.
+//
+// Every member is for the owning loop's thread (inside callbacks); from
+// other threads use handle(). The object stays valid until on_close returns.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+
+#include "weft/address.hpp"
+#include "weft/bytes.hpp"
+#include "weft/handle.hpp"
+#include "weft/loop.hpp"
+
+namespace weft {
+
+class Handler;
+class Server;
+namespace detail {
+class Buffer;
+class Worker;
+}  // namespace detail
+
+/// What Conn::detach() hands over: the descriptor (still non-blocking) and
+/// the bytes weft held for it.
+struct DetachedConn {
+  int fd = -1;
+  std::string unsent;      ///< queued output the kernel had not taken
+  std::string unconsumed;  ///< input on_data had not consumed
+};
+
+class Conn final : public IoWatcher {
+ public:
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // --- output -------------------------------------------------------------
+  /// Sends `data`: at once when nothing is queued, else after what is.
+  /// Inside a callback small writes are gathered and sent together when the
+  /// callback returns (one syscall for a pipelined batch).
+  void write(Bytes data);
+  /// Sends several pieces in order, with one writev when possible.
+  void writev(std::span<const Bytes> pieces);
+  void writev(std::initializer_list<Bytes> pieces) { writev(std::span(pieces.begin(), pieces.size())); }
+  /// Bytes accepted by write() that the kernel has not taken yet.
+  std::size_t queued() const noexcept;
+
+  // --- lifetime -----------------------------------------------------------
+  /// Closes after queued output is flushed (reading stops now).
+  void close() noexcept;
+  /// Closes now, dropping queued output; on_close sees errc::aborted.
+  void abort() noexcept;
+  /// Fires on_data with empty input on the next loop iteration (evio's Wake).
+  void wake() noexcept;
+  /// Removes the connection from weft and hands the descriptor to the
+  /// caller; on_close fires with errc::detached. Empty result if closing.
+  DetachedConn detach();
+  bool closing() const noexcept;
+
+  // --- flow control -------------------------------------------------------
+  void pause_reading() noexcept;
+  void resume_reading() noexcept;
+  bool reading_paused() const noexcept;
+  /// Unconsumed input weft holds for this connection.
+  std::size_t buffered() const noexcept;
+
+  // --- socket -------------------------------------------------------------
+  int fd() const noexcept { return fd_; }
+  SockAddr local_addr() const;
+  SockAddr remote_addr() const;
+  /// Index into the server's listen list of the address this came from.
+  std::size_t listener() const noexcept { return listener_; }
+  /// TCP_NODELAY (on by default for TCP).
+  bool set_nodelay(bool on) noexcept;
+  /// SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT; idle_s == 0 turns it off.
+  bool set_keepalive(int idle_s, int interval_s = 10, int count = 3) noexcept;
+
+  // --- identity and context -----------------------------------------------
+  ConnHandle handle() const noexcept;
+  /// Unique per server for the server's life: loop index in the top bits.
+  std::uint64_t id() const noexcept;
+  void* context() const noexcept { return context_; }
+  void set_context(void* ctx) noexcept { context_ = ctx; }
+  /// Swaps the handler for this connection (e.g. an HTTP -> WebSocket upgrade).
+  void set_handler(Handler& h) noexcept { handler_ = &h; }
+  Handler& handler() const noexcept { return *handler_; }
+  EventLoop& loop() const noexcept;
+  Server& server() const noexcept;
+
+  void on_io(std::uint32_t events) override;
+
+ private:
+  friend class detail::Worker;
+  Conn(detail::Worker* w, Handler* h, int fd, std::uint32_t slot, std::uint32_t gen,
+       std::uint16_t listener) noexcept
+      : worker_(w), handler_(h), fd_(fd), slot_(slot), gen_(gen), listener_(listener) {}
+  ~Conn();
+
+  void handle_readable();
+  void handle_writable();
+  void deliver(Bytes fresh);
+  void flush_cork();
+  void send_now(const Bytes* pieces, std::size_t n);
+  void enqueue(const Bytes* pieces, std::size_t n, std::size_t skip);
+  void update_interest() noexcept;
+  void after_queue_change() noexcept;
+  void fail(std::error_code ec) noexcept;
+
+  enum Flag : std::uint8_t {
+    kClosing = 1,       // close() called: flush, then tear down
+    kDead = 2,          // torn down, waiting for the slot to be reused
+    kPausedByUser = 4,  // pause_reading()
+    kPausedBySbuf = 8,  // cliSbufLimit reached (policy pause)
+    kWantWrite = 16,    // EPOLLOUT armed
+    kWoken = 32,        // wake() pending
+    kReadArmed = 64,    // EPOLLIN armed
+    kUnix = 128,        // not TCP: no TCP socket options
+  };
+
+  detail::Worker* worker_;
+  Handler* handler_;
+  void* context_ = nullptr;
+  detail::Buffer* in_ = nullptr;   // null while no input is left over
+  detail::Buffer* out_ = nullptr;  // null while nothing is queued
+  int fd_;
+  std::uint32_t slot_;
+  std::uint32_t gen_;
+  std::uint32_t idle_prev_ = 0;   // idle list links (slot + 1; 0 = none)
+  std::uint32_t idle_next_ = 0;
+  std::uint32_t last_active_ = 0;  // coarse loop time in ms, for idleLimit
+  std::uint16_t listener_;
+  std::uint8_t flags_ = 0;
+};
+
+}  // namespace weft

@@ -1,0 +1,100 @@
+// weft/loop.hpp — one event loop per thread: I/O readiness, timers and a
+// cross-thread task queue with an eventfd wake-up.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <system_error>
+#include <thread>
+
+namespace weft {
+
+namespace detail {
+class Poller;
+class TimerQueue;
+class TaskQueue;
+}  // namespace detail
+
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+/// Identifies a timer for cancel(); 0 is never a valid id.
+using TimerId = std::uint64_t;
+
+/// Receives readiness for one descriptor. Everything that owns a descriptor
+/// on a loop (connections, listeners, the wake-up eventfd) is one of these.
+class IoWatcher {
+ public:
+  static constexpr std::uint32_t kReadable = 1;
+  static constexpr std::uint32_t kWritable = 2;
+  static constexpr std::uint32_t kHangup = 4;  ///< error or hang-up; reads will say which
+  virtual void on_io(std::uint32_t events) = 0;
+
+ protected:
+  ~IoWatcher() = default;
+};
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  /// Runs until stop(); the calling thread becomes the loop thread.
+  void run();
+  /// Asks the loop to return from run() after the current iteration. Any thread.
+  void stop() noexcept;
+  bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+
+  /// Queues `task` to run on the loop thread. Any thread. Fails with
+  /// errc::loop_stopped once the loop has finished, errc::queue_full when
+  /// the queue holds `chan_size` tasks.
+  std::error_code post(std::function<void()> task);
+  /// Runs `task` now when called on the loop thread, else posts it.
+  void dispatch(std::function<void()> task);
+  bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(std::memory_order_relaxed); }
+
+  /// Timers: loop thread only. The callback runs on the loop thread.
+  TimerId run_after(Millis delay, std::function<void()> fn);
+  TimerId run_every(Millis interval, std::function<void()> fn);
+  /// Cancels a pending timer; false if it already ran or was cancelled.
+  bool cancel(TimerId id) noexcept;
+  std::size_t timer_count() const noexcept;
+
+  /// The time the current iteration started (cheap; no clock call).
+  Clock::time_point now() const noexcept { return now_; }
+
+  /// Descriptor registration (loop thread only). `events` uses IoWatcher's bits.
+  void watch(int fd, IoWatcher* w, std::uint32_t events);
+  void rewatch(int fd, IoWatcher* w, std::uint32_t events);
+  void unwatch(int fd) noexcept;
+
+  /// Upper bound on one poll's wait (pollWait); timers may shorten it.
+  void set_poll_wait(Millis wait) noexcept { poll_wait_ = wait; }
+  /// Bound on the cross-thread queue (chanSize); 0 = unbounded.
+  void set_queue_limit(std::size_t n) noexcept;
+
+  /// Where the loop runs inside a Server (0 when standalone).
+  std::size_t index() const noexcept { return index_; }
+  void set_index(std::size_t i) noexcept { index_ = i; }
+
+ private:
+  void run_due_timers();
+  void run_tasks();
+
+  std::unique_ptr<detail::Poller> poller_;
+  std::unique_ptr<detail::TimerQueue> timers_;
+  std::unique_ptr<detail::TaskQueue> tasks_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<std::thread::id> thread_id_{};
+  Clock::time_point now_;
+  Millis poll_wait_{1000};
+  std::size_t index_ = 0;
+};
+
+}  // namespace weft
