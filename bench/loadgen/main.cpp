@@ -228,6 +228,13 @@ public:
         return i == n || std::memcmp(src + i, bytes_.data() + k.shift + off + i, n - i) == 0;
     }
 
+    // Offset within the message of the first wrong byte (slow path, errors only).
+    size_t first_mismatch(const uint8_t* src, size_t off, size_t n, const MsgKey& k) const {
+        for (size_t i = 0; i < n; ++i)
+            if (!verify(src + i, off + i, 1, k)) return off + i;
+        return off + n;
+    }
+
 private:
     size_t size_;
     std::vector<uint8_t> bytes_;
@@ -329,10 +336,24 @@ std::optional<uint64_t> server_stat_ticks(pid_t pid) {
     return utime + stime;
 }
 
+// Busy clock ticks of the whole machine (all CPUs) from the first line of
+// /proc/stat: user + nice + system + irq + softirq + steal.
+std::optional<uint64_t> machine_busy_ticks() {
+    FILE* f = std::fopen("/proc/stat", "r");
+    if (!f) return std::nullopt;
+    unsigned long long v[8] = {};
+    int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                        &v[6], &v[7]);
+    std::fclose(f);
+    if (n != 8) return std::nullopt;
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+}
+
 struct CpuSample {
-    std::optional<uint64_t> exec_ns;
-    std::optional<uint64_t> ticks;
-    uint64_t self_ns = 0;
+    std::optional<uint64_t> exec_ns;   // server, schedstat
+    std::optional<uint64_t> ticks;     // server, /proc/PID/stat
+    std::optional<uint64_t> machine;   // whole machine, /proc/stat
+    uint64_t self_ns = 0;              // this process, getrusage
 };
 
 CpuSample sample_cpu(pid_t server) {
@@ -340,6 +361,7 @@ CpuSample sample_cpu(pid_t server) {
     if (server > 0) {
         s.exec_ns = server_exec_ns(server);
         s.ticks = server_stat_ticks(server);
+        s.machine = machine_busy_ticks();
     }
     s.self_ns = rusage_cpu_ns();
     return s;
@@ -485,8 +507,9 @@ private:
             }
             size_t take = std::min(o_.size - c.recv_off, left);
             if (!pattern_.verify(p, c.recv_off, take, c.recv_key))
-                die("conn %u: echoed data mismatch in message %llu at offset %zu..%zu", c.id,
-                    static_cast<unsigned long long>(c.next_recv), c.recv_off, c.recv_off + take);
+                die("conn %u: echoed data mismatch in message %llu at byte %zu", c.id,
+                    static_cast<unsigned long long>(c.next_recv),
+                    pattern_.first_mismatch(p, c.recv_off, take, c.recv_key));
             bytes_verified_ += take;
             c.recv_off += take;
             p += take;
@@ -532,6 +555,14 @@ private:
                 std::printf(" server_cpu_us=%.0f server_cpu_pct=%.1f server_cpu_ns_per_msg=%.0f", cpu_ns / 1000.0,
                             100.0 * cpu_ns / static_cast<double>(window_ns),
                             msgs_ > 0 ? cpu_ns / static_cast<double>(msgs_) : 0.0);
+                // CPU used by anything but the server and us (other processes,
+                // steal, unattributed interrupts): a contaminated run shows here.
+                if (a.machine && b.machine) {
+                    double machine_ns = static_cast<double>(*b.machine - *a.machine) * 1e9 /
+                                        static_cast<double>(sysconf(_SC_CLK_TCK));
+                    double other_ns = machine_ns - cpu_ns - static_cast<double>(b.self_ns - a.self_ns);
+                    std::printf(" other_cpu_pct=%.1f", std::max(0.0, 100.0 * other_ns / static_cast<double>(window_ns)));
+                }
             } else {
                 std::printf(" server_cpu_us=NA");
             }
@@ -556,13 +587,14 @@ private:
 
 int run_idle(const Options& o) {
     constexpr size_t kSize = 16;
+    static_assert(kSize == kHeader, "an idle message is exactly one header");
     Pattern pattern(kSize);
     std::vector<int> fds;
     fds.reserve(static_cast<size_t>(o.idle_conns));
     std::array<uint8_t, kSize> msg{};
     for (int i = 0; i < o.idle_conns; ++i) {  // blocking sockets: connect, send
         int fd = connect_one(o);
-        pattern.write(msg.data(), make_key(static_cast<uint32_t>(i), 0));
+        std::memcpy(msg.data(), make_key(static_cast<uint32_t>(i), 0).header.data(), kSize);
         if (send(fd, msg.data(), kSize, MSG_NOSIGNAL) != static_cast<ssize_t>(kSize)) die_errno("send");
         fds.push_back(fd);
     }

@@ -13,16 +13,18 @@ namespace weft {
 enum class Transport : std::uint8_t { tcp, udp, unix_stream };
 
 /// A parsed listen address, e.g. "tcp://127.0.0.1:5000?reuseport=false&backlog=512",
-/// "tcp6://[::1]:0", "udp://:9000", "unix:///tmp/app.sock".
+/// "tcp6://[::1]:0", "udp://:9000", "unix:///tmp/app.sock". Host names are
+/// never resolved: hosts are literals, or "localhost" (127.0.0.1; ::1 for tcp6/udp6).
 struct ListenUrl {
   Transport transport = Transport::tcp;
-  int family = 0;        ///< AF_INET, AF_INET6, AF_UNIX, or 0: decided by host
-  std::string host;      ///< empty: all interfaces
+  int family = 0;    ///< AF_INET, AF_INET6 or AF_UNIX; always set by parse()
+  std::string host;  ///< numeric, no brackets; empty: all interfaces
   std::uint16_t port = 0;
-  std::string path;      ///< unix:// only
-  bool reuseport = true; ///< ?reuseport= : one listener per loop (SO_REUSEPORT)
-  int backlog = 1024;    ///< ?backlog=
-  std::string text;      ///< the URL as written
+  std::string path;       ///< unix:// only; a leading '@' names an abstract socket
+  bool v6only = false;    ///< IPV6_V6ONLY: tcp6:// and udp6://; tcp:// and udp:// are dual-stack
+  bool reuseport = true;  ///< ?reuseport= : one listener per loop (SO_REUSEPORT)
+  int backlog = 1024;     ///< ?backlog= (stream listeners only)
+  std::string text;       ///< the URL as written
 
   /// Parses `url`; throws weft::ConfigError naming what is wrong.
   static ListenUrl parse(std::string_view url);
@@ -41,7 +43,8 @@ class SockAddr {
   socklen_t* size_ptr() noexcept { return &len_; }
   std::uint16_t port() const noexcept;  ///< 0 for unix sockets
 
-  /// "127.0.0.1:5000", "[::1]:5000", "/tmp/app.sock" (unix), "" (unset).
+  /// "127.0.0.1:5000", "[::1]:5000", "/tmp/app.sock" or "@name" (unix),
+  /// "" (unset, or an unnamed unix socket such as an accepted client).
   std::string to_string() const;
 
  private:

@@ -59,9 +59,13 @@ struct Config {
 
 /// Parses JSON text over the embedded defaults. Unknown fields, wrong types
 /// and bad values throw ConfigError with the field's name and the reason.
+/// The result is validated. Comments (// and /* */) are allowed.
 Config parse_config(std::string_view json);
-/// Reads and parses a config file.
+/// As above, over `base`: fields the text does not name keep base's values.
+Config parse_config(std::string_view json, const Config& base);
+/// Reads and parses a config file; errors name the path.
 Config load_config(const std::string& path);
+Config load_config(const std::string& path, const Config& base);
 /// The configuration as JSON, with every field (for --print-config and docs).
 std::string to_json(const Config& cfg);
 

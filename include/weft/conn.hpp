@@ -101,22 +101,27 @@ class Conn final : public IoWatcher {
   void handle_readable();
   void handle_writable();
   void deliver(Bytes fresh);
+  void deliver_wake();
+  void finish_dispatch() noexcept;
   void flush_cork();
   void send_now(const Bytes* pieces, std::size_t n);
   void enqueue(const Bytes* pieces, std::size_t n, std::size_t skip);
+  void after_enqueue() noexcept;
   void update_interest() noexcept;
-  void after_queue_change() noexcept;
-  void fail(std::error_code ec) noexcept;
+  void abort_with(std::error_code ec) noexcept;
+  std::error_code pending_error() const noexcept;
 
-  enum Flag : std::uint8_t {
-    kClosing = 1,       // close() called: flush, then tear down
-    kDead = 2,          // torn down, waiting for the slot to be reused
-    kPausedByUser = 4,  // pause_reading()
-    kPausedBySbuf = 8,  // cliSbufLimit reached (policy pause)
-    kWantWrite = 16,    // EPOLLOUT armed
-    kWoken = 32,        // wake() pending
-    kReadArmed = 64,    // EPOLLIN armed
-    kUnix = 128,        // not TCP: no TCP socket options
+  enum Flag : std::uint16_t {
+    kClosing = 1,         // close() called: flush, then tear down
+    kDead = 2,            // torn down, waiting for the slot to be reused
+    kPausedByUser = 4,    // pause_reading()
+    kPausedBySbuf = 8,    // cliSbufLimit reached (policy pause)
+    kWriteArmed = 16,     // EPOLLOUT armed
+    kWoken = 32,          // wake() pending
+    kReadArmed = 64,      // EPOLLIN armed
+    kUnix = 128,          // not TCP: no TCP socket options
+    kPeerClosed = 256,    // the peer closed its side (orderly)
+    kHadQueue = 512,      // output queued since the last on_drained
   };
 
   detail::Worker* worker_;
@@ -131,7 +136,8 @@ class Conn final : public IoWatcher {
   std::uint32_t idle_next_ = 0;
   std::uint32_t last_active_ = 0;  // coarse loop time in ms, for idleLimit
   std::uint16_t listener_;
-  std::uint8_t flags_ = 0;
+  std::uint16_t flags_ = 0;
+  std::int32_t pending_error_ = 0;  // set inside a callback, acted on after it
 };
 
 }  // namespace weft

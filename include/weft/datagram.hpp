@@ -10,11 +10,13 @@
 namespace weft {
 
 class EventLoop;
+struct LoopStats;
 
 class Datagram {
  public:
-  Datagram(EventLoop& loop, int fd, std::size_t listener, Bytes data, const SockAddr& peer) noexcept
-      : loop_(&loop), fd_(fd), listener_(listener), data_(data), peer_(&peer) {}
+  Datagram(EventLoop& loop, int fd, std::size_t listener, Bytes data, const SockAddr& peer,
+           LoopStats* stats = nullptr) noexcept
+      : loop_(&loop), fd_(fd), listener_(listener), data_(data), peer_(&peer), stats_(stats) {}
 
   /// The payload; valid only during on_datagram.
   Bytes data() const noexcept { return data_; }
@@ -32,6 +34,7 @@ class Datagram {
   std::size_t listener_;
   Bytes data_;
   const SockAddr* peer_;
+  LoopStats* stats_;
 };
 
 }  // namespace weft

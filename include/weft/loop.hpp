@@ -70,8 +70,12 @@ class EventLoop {
 
   /// Descriptor registration (loop thread only). `events` uses IoWatcher's bits.
   void watch(int fd, IoWatcher* w, std::uint32_t events);
-  void rewatch(int fd, IoWatcher* w, std::uint32_t events);
+  void rewatch(int fd, IoWatcher* w, std::uint32_t events) noexcept;
   void unwatch(int fd) noexcept;
+
+  /// Runs after each batch of I/O events, before timers and tasks; the net
+  /// layer frees connections closed during the batch here. One hook per loop.
+  void set_after_io(std::function<void()> hook) { after_io_ = std::move(hook); }
 
   /// Upper bound on one poll's wait (pollWait); timers may shorten it.
   void set_poll_wait(Millis wait) noexcept { poll_wait_ = wait; }
@@ -89,6 +93,7 @@ class EventLoop {
   std::unique_ptr<detail::Poller> poller_;
   std::unique_ptr<detail::TimerQueue> timers_;
   std::unique_ptr<detail::TaskQueue> tasks_;
+  std::function<void()> after_io_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<std::thread::id> thread_id_{};

@@ -1,0 +1,121 @@
+# shellcheck shell=bash
+# Shared helpers for run_echo.sh and run_memory.sh (sourced, not executed).
+#
+# Expects BUILD to be set. Defines the contender list, server start/stop with
+# CPU pinning, free-port selection, and an EXIT trap that kills whatever this
+# script started.
+
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+LOADGEN="$BUILD/bench/weft-loadgen"
+
+# name | binary | arguments ({PORT} is substituted)
+ALL_CONTENDERS=(
+  "weft|$BUILD/examples/echo|--listen tcp://127.0.0.1:{PORT} --loops 1"
+  "floor|$BUILD/bench/bench-epoll-floor|--port {PORT}"
+  "libuv|$BUILD/bench/bench-uv-echo|--port {PORT}"
+  "asio|$BUILD/bench/bench-asio-echo|--port {PORT}"
+)
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+die() { echo "error: $*" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/weft-bench.XXXXXX)
+SERVER_PID=""
+CLIENT_PID=""
+
+cleanup() {
+  if [[ -n "$CLIENT_PID" ]]; then kill -KILL "$CLIENT_PID" 2>/dev/null || true; fi
+  if [[ -n "$SERVER_PID" ]]; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+check_setup() {
+  [[ -x "$LOADGEN" ]] || die "$LOADGEN not found - build the bench targets first (see bench/README.md)"
+  command -v taskset >/dev/null || die "taskset not found (apt-get install util-linux)"
+  local ncpu; ncpu=$(nproc)
+  (( SERVER_CPU < ncpu && CLIENT_CPU < ncpu )) || die "need CPUs $SERVER_CPU and $CLIENT_CPU, have $ncpu"
+  local bt
+  bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
+  [[ "$bt" == Release || "$bt" == RelWithDebInfo ]] ||
+    log "WARNING: $BUILD is a '${bt:-unknown}' build; numbers are only meaningful for Release"
+}
+
+# Fills CONTENDERS with the entries whose binary exists; notes the others.
+select_contenders() {
+  CONTENDERS=()
+  SKIPPED=()
+  local c name bin
+  for c in "${ALL_CONTENDERS[@]}"; do
+    IFS='|' read -r name bin _ <<<"$c"
+    if [[ -x "$bin" ]]; then
+      CONTENDERS+=("$c")
+    else
+      SKIPPED+=("$name ($bin not built)")
+      log "skipping $name: $bin not found"
+    fi
+  done
+  (( ${#CONTENDERS[@]} > 0 )) || die "no contender binaries found under $BUILD"
+}
+
+# A TCP port nobody listens on, below the ephemeral range.
+free_port() {
+  local p
+  for _ in $(seq 100); do
+    p=$(( 20000 + RANDOM % 12000 ))
+    if [[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]]; then echo "$p"; return 0; fi
+  done
+  die "no free port found"
+}
+
+# start_server "name|bin|args" -> sets SERVER_PID, SERVER_PORT; returns 1 on failure.
+start_server() {
+  local name bin args
+  IFS='|' read -r name bin args <<<"$1"
+  local attempt
+  for attempt in 1 2 3; do
+    SERVER_PORT=$(free_port)
+    local out="$WORK/server-$name.log"
+    # shellcheck disable=SC2086  # args are deliberately word-split
+    taskset -c "$SERVER_CPU" "$bin" ${args//\{PORT\}/$SERVER_PORT} >"$out" 2>&1 &
+    SERVER_PID=$!  # taskset execs the server, so this is the server's pid
+    for _ in $(seq 100); do  # up to 5 s
+      if grep -q "listening on" "$out" 2>/dev/null; then return 0; fi
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    log "$name did not come up on port $SERVER_PORT (attempt $attempt): $(tail -n 3 "$out" | tr '\n' ' ')"
+    stop_server
+  done
+  return 1
+}
+
+stop_server() {
+  [[ -n "$SERVER_PID" ]] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 40); do  # up to 2 s, then SIGKILL
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# value KEY LINE: the value of KEY=value in a space-separated result line.
+value() {
+  local kv
+  for kv in $2; do
+    [[ "$kv" == "$1="* ]] && { echo "${kv#*=}"; return 0; }
+  done
+  echo "NA"
+}
+
+machine_info() {
+  local model
+  model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+  echo "Host: $(uname -n), $(nproc) CPUs ($model), Linux $(uname -r)"
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# run_echo.sh [BUILD_DIR=build] [ROUNDS=5] [DURATION_S=5]
+#
+# Side-by-side echo benchmark: weft vs the hand-written epoll floor, libuv and
+# Boost.Asio. Server pinned to CPU 0, weft-loadgen pinned to CPU 1; contenders
+# interleaved within every round; medians over rounds; server CPU time per
+# message measured by weft-loadgen from /proc over exactly the measured window.
+# Environment: WARMUP (s, default 1), SERVER_CPU (0), CLIENT_CPU (1),
+#              RESULTS_DIR (bench/results).
+set -euo pipefail
+
+BUILD=${1:-build}
+ROUNDS=${2:-5}
+DURATION=${3:-5}
+WARMUP=${WARMUP:-1}
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$HERE/common.sh"
+
+# id | title | message size | connections | depth
+SCENARIOS=(
+  "a|64 B messages, 50 conns, depth 1|64|50|1"
+  "b|64 B messages, 50 conns, depth 16|64|50|16"
+  "c|16 KiB messages, 10 conns, depth 4|16384|10|4"
+)
+
+check_setup
+select_contenders
+RAW="$WORK/raw.tsv"
+: >"$RAW"
+
+n=${#CONTENDERS[@]}
+est=$(awk -v r="$ROUNDS" -v s="${#SCENARIOS[@]}" -v n="$n" -v d="$DURATION" -v w="$WARMUP" \
+  'BEGIN { printf "%.0f", r * s * n * (d + w + 0.5) }')
+log "$ROUNDS round(s) x ${#SCENARIOS[@]} scenarios x $n contenders, ${DURATION}s + ${WARMUP}s warmup each: ~${est}s"
+
+# run_one ROUND SCENARIO CONTENDER: appends one row to $RAW.
+run_one() {
+  local round=$1 sid title size conns depth name
+  IFS='|' read -r sid title size conns depth <<<"$2"
+  IFS='|' read -r name _ <<<"$3"
+  local status=fail line="" limit
+  limit=$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { print d + w + 20 }')
+  if start_server "$3"; then
+    if timeout "$limit" taskset -c "$CLIENT_CPU" "$LOADGEN" --port "$SERVER_PORT" \
+         --conns "$conns" --size "$size" --depth "$depth" \
+         --duration "$DURATION" --warmup "$WARMUP" --server-pid "$SERVER_PID" \
+         >"$WORK/run.out" 2>"$WORK/run.err"; then
+      line=$(grep '^msgs=' "$WORK/run.out" | tail -n 1 || true)
+      if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        log "FAIL $name/$sid: server died during the run"
+      elif [[ -n "$line" ]]; then
+        status=ok
+      fi
+    else
+      log "FAIL $name/$sid round $round: $(tr '\n' ' ' <"$WORK/run.err")"
+    fi
+    stop_server
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$name" "$round" "$status" \
+    "$(value msgs_per_sec "$line")" "$(value server_cpu_ns_per_msg "$line")" \
+    "$(value p50_us "$line")" "$(value p99_us "$line")" \
+    "$(value server_cpu_pct "$line")" "$(value loadgen_cpu_pct "$line")" >>"$RAW"
+  log "round $round  $sid  $(printf '%-6s' "$name") ${status}  msgs/s=$(value msgs_per_sec "$line")" \
+      "cpu_ns/msg=$(value server_cpu_ns_per_msg "$line") p99_us=$(value p99_us "$line")"
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+  for sc in "${SCENARIOS[@]}"; do
+    for ((k = 0; k < n; k++)); do  # interleaved; start position rotates per round
+      run_one "$round" "$sc" "${CONTENDERS[$(((k + round - 1) % n))]}"
+    done
+  done
+done
+
+# ---------------------------------------------------------------- report
+
+# column SID NAME FIELD -> the values of FIELD (1-based TSV column) of ok runs
+column() { awk -F'\t' -v s="$1" -v c="$2" -v k="$3" '$1 == s && $2 == c && $4 == "ok" && $k != "NA" { print $k }' "$RAW"; }
+# stats: numbers on stdin -> "median min max"
+stats() {
+  sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "NA NA NA"; exit }
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    print m, v[1], v[NR] }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
+fmt() { awk -v x="$1" -v f="$2" 'BEGIN { if (x == "NA") print "n/a"; else printf f, x }'; }
+
+mkdir -p "${RESULTS_DIR:=$HERE/results}"
+OUT_MD="$RESULTS_DIR/echo-$(date +%Y%m%d-%H%M%S).md"
+{
+  echo "# weft echo benchmark ($(date '+%Y-%m-%d %H:%M'))"
+  echo
+  machine_info
+  echo "Build: $BUILD; $ROUNDS round(s), ${DURATION}s measured + ${WARMUP}s warmup per run;" \
+       "server on CPU $SERVER_CPU, weft-loadgen on CPU $CLIENT_CPU."
+  (( ${#SKIPPED[@]} == 0 )) || echo "Skipped: ${SKIPPED[*]}."
+  echo "Medians over rounds. CPU ns/msg = server CPU time (all threads, /proc schedstat) / echoed messages."
+  echo "Ratios are relative to the epoll floor (CPU/msg: lower is better; msgs/s: higher is better)."
+  for sc in "${SCENARIOS[@]}"; do
+    IFS='|' read -r sid title _ <<<"$sc"
+    read -r floor_rate _ _ < <(column "$sid" floor 5 | stats)
+    read -r floor_cpu _ _ < <(column "$sid" floor 6 | stats)
+    echo
+    echo "### ($sid) $title"
+    echo
+    echo "| contender | msgs/s (median) | msgs/s min–max | p50 µs | p99 µs | server CPU ns/msg | CPU/msg vs floor | msgs/s vs floor | server CPU % | loadgen CPU % | runs ok |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for c in "${CONTENDERS[@]}"; do
+      IFS='|' read -r name _ <<<"$c"
+      read -r rate rmin rmax < <(column "$sid" "$name" 5 | stats)
+      read -r cpu _ _ < <(column "$sid" "$name" 6 | stats)
+      read -r p50 _ _ < <(column "$sid" "$name" 7 | stats)
+      read -r p99 _ _ < <(column "$sid" "$name" 8 | stats)
+      read -r spct _ _ < <(column "$sid" "$name" 9 | stats)
+      read -r lpct _ _ < <(column "$sid" "$name" 10 | stats)
+      ok=$(awk -F'\t' -v s="$sid" -v c="$name" '$1 == s && $2 == c && $4 == "ok"' "$RAW" | wc -l)
+      total=$(awk -F'\t' -v s="$sid" -v c="$name" '$1 == s && $2 == c' "$RAW" | wc -l)
+      echo "| $name | $(fmt "$rate" %.0f) | $(fmt "$rmin" %.0f)–$(fmt "$rmax" %.0f) | $(fmt "$p50" %.1f) | $(fmt "$p99" %.1f)" \
+           "| $(fmt "$cpu" %.0f) | $(ratio "$cpu" "$floor_cpu") | $(ratio "$rate" "$floor_rate")" \
+           "| $(fmt "$spct" %.0f) | $(fmt "$lpct" %.0f) | $ok/$total |"
+    done
+  done
+} >"$OUT_MD"
+{
+  printf 'scenario\tcontender\tround\tstatus\tmsgs_per_sec\tserver_cpu_ns_per_msg\tp50_us\tp99_us\tserver_cpu_pct\tloadgen_cpu_pct\n'
+  cat "$RAW"
+} >"${OUT_MD%.md}.tsv"
+
+echo
+cat "$OUT_MD"
+log "written to $OUT_MD (per-run rows in ${OUT_MD%.md}.tsv)"

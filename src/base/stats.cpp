@@ -1,0 +1,51 @@
+#include "weft/stats.hpp"
+
+#include <cstdio>
+
+namespace weft {
+
+void StatsSnapshot::add(const LoopStats& s) noexcept {
+  accepted += s.accepted.get();
+  open += s.open.get();
+  closed += s.closed.get();
+  closed_peer += s.closed_peer.get();
+  closed_local += s.closed_local.get();
+  closed_error += s.closed_error.get();
+  closed_idle += s.closed_idle.get();
+  closed_pkt += s.closed_pkt.get();
+  closed_sbuf += s.closed_sbuf.get();
+  closed_stop += s.closed_stop.get();
+  bytes_in += s.bytes_in.get();
+  bytes_out += s.bytes_out.get();
+  msgs_in += s.msgs_in.get();
+  msgs_out += s.msgs_out.get();
+  datagrams_in += s.datagrams_in.get();
+  datagrams_out += s.datagrams_out.get();
+  accept_errors += s.accept_errors.get();
+  fd_exhausted += s.fd_exhausted.get();
+  sbuf_pauses += s.sbuf_pauses.get();
+}
+
+std::string StatsSnapshot::to_string() const {
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "open=%llu accepted=%llu closed=%llu (peer=%llu local=%llu error=%llu idle=%llu "
+                "pkt=%llu sbuf=%llu stop=%llu) in=%lluB/%llu msgs out=%lluB/%llu msgs "
+                "udp_in=%llu udp_out=%llu accept_err=%llu fd_exhausted=%llu sbuf_pauses=%llu",
+                static_cast<unsigned long long>(open), static_cast<unsigned long long>(accepted),
+                static_cast<unsigned long long>(closed), static_cast<unsigned long long>(closed_peer),
+                static_cast<unsigned long long>(closed_local),
+                static_cast<unsigned long long>(closed_error),
+                static_cast<unsigned long long>(closed_idle), static_cast<unsigned long long>(closed_pkt),
+                static_cast<unsigned long long>(closed_sbuf), static_cast<unsigned long long>(closed_stop),
+                static_cast<unsigned long long>(bytes_in), static_cast<unsigned long long>(msgs_in),
+                static_cast<unsigned long long>(bytes_out), static_cast<unsigned long long>(msgs_out),
+                static_cast<unsigned long long>(datagrams_in),
+                static_cast<unsigned long long>(datagrams_out),
+                static_cast<unsigned long long>(accept_errors),
+                static_cast<unsigned long long>(fd_exhausted),
+                static_cast<unsigned long long>(sbuf_pauses));
+  return line;
+}
+
+}  // namespace weft

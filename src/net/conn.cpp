@@ -1,0 +1,399 @@
+// The connection's read and write paths. Reads land in the loop's scratch
+// buffer; only an unconsumed tail is copied into the connection. Writes go
+// straight to the socket when nothing is queued; small writes made inside a
+// callback are gathered ("corked") and sent once when the callback returns.
+#include "weft/conn.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "net/buffer.hpp"
+#include "net/socket.hpp"
+#include "net/worker.hpp"
+#include "weft/error.hpp"
+#include "weft/handler.hpp"
+
+namespace weft {
+
+using detail::Buffer;
+
+namespace {
+// Writes up to this size are copied into the cork inside a callback; larger
+// ones go out at once (the copy would cost more than the syscall it saves).
+constexpr std::size_t kCorkPiece = 4096;
+// The cork never grows past this before it is flushed.
+constexpr std::size_t kCorkLimit = 64 * 1024;
+constexpr std::size_t kMaxIov = 64;
+
+bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+}  // namespace
+
+Conn::~Conn() {
+  delete in_;
+  delete out_;
+}
+
+EventLoop& Conn::loop() const noexcept { return worker_->loop(); }
+Server& Conn::server() const noexcept { return worker_->server(); }
+ConnHandle Conn::handle() const noexcept { return ConnHandle(worker_, slot_, gen_); }
+
+std::uint64_t Conn::id() const noexcept {
+  return (static_cast<std::uint64_t>(worker_->index()) << 52) |
+         (static_cast<std::uint64_t>(slot_) << 32) | gen_;
+}
+
+std::size_t Conn::queued() const noexcept {
+  std::size_t n = out_ ? out_->size() : 0;
+  if (worker_->current == this) n += worker_->cork().size();
+  return n;
+}
+
+std::size_t Conn::buffered() const noexcept { return in_ ? in_->size() : 0; }
+bool Conn::closing() const noexcept { return flags_ & (kClosing | kDead); }
+bool Conn::reading_paused() const noexcept { return flags_ & (kPausedByUser | kPausedBySbuf); }
+
+// --- events -------------------------------------------------------------------
+
+void Conn::on_io(std::uint32_t events) {
+  if (flags_ & kDead) return;
+  if (events & kWritable) handle_writable();
+  if (flags_ & kDead) return;
+  if ((events & kReadable) && (flags_ & kReadArmed)) {
+    handle_readable();
+  } else if (events & kHangup) {
+    // Hang-up while we are not reading: take the socket's error, if any.
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == 0) flags_ |= kPeerClosed;
+    worker_->teardown(*this, err ? std::error_code(err, std::system_category()) : std::error_code());
+  }
+}
+
+void Conn::handle_readable() {
+  ssize_t n = ::read(fd_, worker_->scratch(), worker_->scratch_size());
+  if (n > 0) {
+    worker_->stats().bytes_in.add(static_cast<std::uint64_t>(n));
+    worker_->touch(*this);
+    deliver(Bytes(worker_->scratch(), static_cast<std::size_t>(n)));
+    return;
+  }
+  if (n == 0) {
+    // Orderly close by the peer: finish sending what is queued, then close.
+    flags_ |= kPeerClosed | kClosing;
+    delete in_;
+    in_ = nullptr;
+    if (!out_) {
+      worker_->teardown(*this, {});
+    } else {
+      update_interest();
+    }
+    return;
+  }
+  if (!would_block(errno)) abort_with({errno, std::system_category()});
+}
+
+void Conn::deliver(Bytes fresh) {
+  Bytes view = fresh;
+  if (in_) {
+    in_->append(fresh);
+    view = in_->view();
+  }
+  worker_->current = this;
+  std::size_t used = std::min(handler_->on_data(*this, view), view.size());
+  if (used) worker_->stats().msgs_in.add();
+  if (!(flags_ & kDead)) {
+    std::size_t rest = view.size() - used;
+    if (in_) {
+      if (rest == 0) {
+        delete in_;
+        in_ = nullptr;
+      } else {
+        in_->consume(used);
+      }
+    } else if (rest) {
+      in_ = new Buffer(view.substr(used));
+    }
+    std::size_t limit = worker_->config().pkt_size_limit;
+    if (limit && rest > limit) abort_with(errc::packet_too_large);
+  }
+  flush_cork();
+  worker_->current = nullptr;
+  finish_dispatch();
+}
+
+void Conn::deliver_wake() {
+  flags_ &= static_cast<std::uint16_t>(~kWoken);
+  if (flags_ & (kClosing | kDead)) return;
+  worker_->current = this;
+  handler_->on_data(*this, Bytes());
+  flush_cork();
+  worker_->current = nullptr;
+  finish_dispatch();
+}
+
+void Conn::finish_dispatch() noexcept {
+  if (flags_ & kDead) return;
+  if (pending_error_) {
+    worker_->teardown(*this, pending_error());
+  } else if ((flags_ & kClosing) && !out_) {
+    worker_->teardown(*this, {});
+  }
+}
+
+std::error_code Conn::pending_error() const noexcept {
+  if (pending_error_ > 0) return {pending_error_, std::system_category()};
+  if (pending_error_ < 0) return make_error_code(static_cast<errc>(-pending_error_));
+  return {};
+}
+
+// --- writing -----------------------------------------------------------------
+
+void Conn::write(Bytes data) { writev(std::span(&data, 1)); }
+
+void Conn::writev(std::span<const Bytes> pieces) {
+  if (flags_ & (kClosing | kDead)) return;
+  worker_->stats().msgs_out.add();
+  std::size_t total = 0;
+  for (Bytes p : pieces) total += p.size();
+  if (total == 0) return;
+  if (out_) {  // keep order: behind what is already queued
+    for (Bytes p : pieces) out_->append(p);
+    after_enqueue();
+    return;
+  }
+  if (worker_->current == this) {
+    Buffer& cork = worker_->cork();
+    if (total <= kCorkPiece && cork.size() + total <= kCorkLimit) {
+      for (Bytes p : pieces) cork.append(p);
+      return;
+    }
+    if (!cork.empty()) {
+      // Send the gathered bytes and this write together.
+      Bytes joined[kMaxIov];
+      std::size_t n = 0;
+      joined[n++] = cork.view();
+      for (Bytes p : pieces) {
+        if (n == kMaxIov) break;
+        joined[n++] = p;
+      }
+      if (pieces.size() + 1 <= kMaxIov) {
+        send_now(joined, n);
+        cork.clear();
+        return;
+      }
+      flush_cork();
+    }
+  }
+  send_now(pieces.data(), pieces.size());
+}
+
+void Conn::flush_cork() {
+  Buffer& cork = worker_->cork();
+  if (cork.empty()) return;
+  if (flags_ & (kDead)) {
+    cork.clear();
+    return;
+  }
+  Bytes all = cork.view();
+  if (out_) {
+    out_->append(all);
+    cork.clear();
+    after_enqueue();
+    return;
+  }
+  send_now(&all, 1);
+  cork.clear();
+}
+
+void Conn::send_now(const Bytes* pieces, std::size_t n) {
+  iovec iov[kMaxIov];
+  std::size_t count = std::min(n, kMaxIov);
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    iov[i].iov_base = const_cast<char*>(pieces[i].data());
+    iov[i].iov_len = pieces[i].size();
+    total += pieces[i].size();
+  }
+  ssize_t w;
+  if (count == 1) {
+    w = ::send(fd_, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+  } else {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    w = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+  }
+  if (w < 0) {
+    if (!would_block(errno)) {
+      abort_with({errno, std::system_category()});
+      return;
+    }
+    w = 0;
+  }
+  worker_->stats().bytes_out.add(static_cast<std::uint64_t>(w));
+  if (static_cast<std::size_t>(w) < total || count < n) {
+    enqueue(pieces, n, static_cast<std::size_t>(w));
+  }
+}
+
+void Conn::enqueue(const Bytes* pieces, std::size_t n, std::size_t skip) {
+  if (!out_) out_ = new Buffer;
+  for (std::size_t i = 0; i < n; ++i) {
+    Bytes p = pieces[i];
+    std::size_t drop = std::min(skip, p.size());
+    skip -= drop;
+    out_->append(p.substr(drop));
+  }
+  after_enqueue();
+}
+
+void Conn::after_enqueue() noexcept {
+  flags_ |= kHadQueue;
+  update_interest();
+  std::size_t limit = worker_->config().cli_sbuf_limit;
+  if (!limit || out_->size() <= limit) return;
+  if (worker_->config().sbuf_policy == SbufPolicy::close) {
+    abort_with(errc::send_buffer_full);
+  } else if (!(flags_ & kPausedBySbuf)) {
+    flags_ |= kPausedBySbuf;
+    worker_->stats().sbuf_pauses.add();
+    update_interest();
+  }
+}
+
+void Conn::handle_writable() {
+  if (!out_) {
+    update_interest();
+    return;
+  }
+  ssize_t w = ::send(fd_, out_->data(), out_->size(), MSG_NOSIGNAL);
+  if (w < 0) {
+    if (!would_block(errno)) abort_with({errno, std::system_category()});
+    return;
+  }
+  worker_->stats().bytes_out.add(static_cast<std::uint64_t>(w));
+  out_->consume(static_cast<std::size_t>(w));
+  std::size_t limit = worker_->config().cli_sbuf_limit;
+  if ((flags_ & kPausedBySbuf) && out_->size() <= limit / 2) {
+    flags_ &= static_cast<std::uint16_t>(~kPausedBySbuf);
+  }
+  if (out_->empty()) {
+    delete out_;
+    out_ = nullptr;
+  }
+  update_interest();
+  if (out_) return;
+  if (flags_ & kClosing) {
+    worker_->teardown(*this, pending_error());
+    return;
+  }
+  if (flags_ & kHadQueue) {
+    flags_ &= static_cast<std::uint16_t>(~kHadQueue);
+    worker_->current = this;
+    handler_->on_drained(*this);
+    flush_cork();
+    worker_->current = nullptr;
+    finish_dispatch();
+  }
+}
+
+void Conn::update_interest() noexcept {
+  if (flags_ & kDead) return;
+  bool read = !(flags_ & (kPausedByUser | kPausedBySbuf | kClosing));
+  bool write = out_ != nullptr;
+  bool armed_read = flags_ & kReadArmed;
+  bool armed_write = flags_ & kWriteArmed;
+  if (read == armed_read && write == armed_write) return;
+  flags_ = static_cast<std::uint16_t>((flags_ & ~(kReadArmed | kWriteArmed)) |
+                                      (read ? kReadArmed : 0) | (write ? kWriteArmed : 0));
+  worker_->loop().rewatch(fd_, this, (read ? kReadable : 0u) | (write ? kWritable : 0u));
+}
+
+// --- closing -----------------------------------------------------------------
+
+void Conn::close() noexcept {
+  if (flags_ & (kClosing | kDead)) return;
+  flags_ |= kClosing;
+  update_interest();
+  if (worker_->current == this) return;  // finished when the callback returns
+  if (!out_) worker_->teardown(*this, {});
+}
+
+void Conn::abort() noexcept { abort_with(errc::aborted); }
+
+void Conn::abort_with(std::error_code ec) noexcept {
+  if (flags_ & kDead) return;
+  delete out_;
+  out_ = nullptr;
+  flags_ |= kClosing;
+  if (worker_->current == this) {
+    worker_->cork().clear();
+    if (!pending_error_) {
+      pending_error_ = ec.category() == std::system_category() ? ec.value() : -ec.value();
+    }
+    update_interest();
+    return;
+  }
+  worker_->teardown(*this, ec);
+}
+
+void Conn::wake() noexcept {
+  if (flags_ & (kClosing | kDead | kWoken)) return;
+  flags_ |= kWoken;
+  worker_->schedule_wake(*this);
+}
+
+DetachedConn Conn::detach() {
+  DetachedConn d;
+  if (flags_ & (kClosing | kDead)) return d;
+  d.fd = fd_;
+  if (out_) d.unsent.assign(out_->view());
+  if (worker_->current == this) {
+    d.unsent.append(worker_->cork().view());
+    worker_->cork().clear();
+  } else if (in_) {
+    d.unconsumed.assign(in_->view());  // inside on_data the caller holds it
+  }
+  flags_ |= kClosing;
+  worker_->teardown(*this, errc::detached, /*close_fd=*/false);
+  return d;
+}
+
+// --- flow control and socket options --------------------------------------------
+
+void Conn::pause_reading() noexcept {
+  flags_ |= kPausedByUser;
+  update_interest();
+}
+
+void Conn::resume_reading() noexcept {
+  flags_ &= static_cast<std::uint16_t>(~kPausedByUser);
+  update_interest();
+}
+
+SockAddr Conn::local_addr() const {
+  SockAddr a;
+  *a.size_ptr() = sizeof(sockaddr_storage);
+  if (::getsockname(fd_, a.get(), a.size_ptr()) < 0) return {};
+  return a;
+}
+
+SockAddr Conn::remote_addr() const {
+  SockAddr a;
+  *a.size_ptr() = sizeof(sockaddr_storage);
+  if (::getpeername(fd_, a.get(), a.size_ptr()) < 0) return {};
+  return a;
+}
+
+bool Conn::set_nodelay(bool on) noexcept { return !(flags_ & kUnix) && detail::set_nodelay(fd_, on); }
+
+bool Conn::set_keepalive(int idle_s, int interval_s, int count) noexcept {
+  return !(flags_ & kUnix) && detail::set_keepalive(fd_, idle_s, interval_s, count);
+}
+
+}  // namespace weft

@@ -1,0 +1,117 @@
+// One loop's share of a server: its EventLoop, the connections it owns (a
+// slab of Conn objects addressed by slot + generation), its listeners, the
+// shared read buffer, the idle list and its counters.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "net/buffer.hpp"
+#include "weft/config.hpp"
+#include "weft/conn.hpp"
+#include "weft/handler.hpp"
+#include "weft/loop.hpp"
+#include "weft/stats.hpp"
+
+namespace weft::detail {
+
+class Listener;
+
+/// What the server shares with every worker.
+struct ServerShared {
+  Server* server = nullptr;
+  Handler* handler = nullptr;
+  const Config* config = nullptr;
+  std::atomic<int> open_conns{0};  ///< all loops, for maxAcceptFD
+  std::atomic<bool> stopping{false};
+};
+
+class Worker {
+ public:
+  Worker(ServerShared& shared, std::size_t index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  EventLoop& loop() noexcept { return loop_; }
+  LoopStats& stats() noexcept { return stats_; }
+  const LoopStats& stats() const noexcept { return stats_; }
+  Server& server() const noexcept { return *shared_.server; }
+  const Config& config() const noexcept { return *shared_.config; }
+  ServerShared& shared() noexcept { return shared_; }
+  std::size_t index() const noexcept { return index_; }
+
+  // --- connections (loop thread) ----------------------------------------
+  /// Takes ownership of an accepted descriptor and fires on_open.
+  void adopt(int fd, std::uint16_t listener, bool is_unix);
+  /// The live connection at slot/gen, or null.
+  Conn* find(std::uint32_t slot, std::uint32_t gen) noexcept;
+  /// Any thread: is slot/gen still the live connection?
+  bool alive(std::uint32_t slot, std::uint32_t gen) const noexcept;
+  /// Closes the descriptor, fires on_close and retires the slot.
+  void teardown(Conn& c, std::error_code why, bool close_fd = true) noexcept;
+  std::size_t open_count() const noexcept { return live_; }
+  /// Connections assigned to this loop, counted by the acceptor (leastconn).
+  std::atomic<int> assigned{0};
+
+  // --- what Conn borrows from its loop ------------------------------------
+  char* scratch() noexcept { return scratch_.get(); }
+  std::size_t scratch_size() const noexcept { return scratch_size_; }
+  Buffer& cork() noexcept { return cork_; }
+  Conn* current = nullptr;  ///< the connection whose callback is running
+  void touch(Conn& c) noexcept;
+  void schedule_wake(Conn& c);
+
+  // --- listeners and lifecycle --------------------------------------------
+  void add_listener(std::unique_ptr<Listener> l);
+  /// Graceful stop on this loop: close listeners, close connections after
+  /// their output flushes, abort the rest at the deadline, then stop.
+  void begin_stop();
+  /// After the loop has stopped: tear down whatever is left.
+  void close_all_now() noexcept;
+
+ private:
+  static constexpr std::uint32_t kChunkBits = 8;
+  static constexpr std::uint32_t kChunkSize = 1u << kChunkBits;
+  static constexpr std::uint32_t kMaxChunks = 4096;  // 1M connections per loop
+  struct Chunk {
+    std::array<std::atomic<std::uint32_t>, kChunkSize> gen{};
+    alignas(Conn) unsigned char storage[kChunkSize][sizeof(Conn)];
+  };
+  Conn* slot_ptr(std::uint32_t slot) noexcept;
+  std::uint32_t take_slot();
+  void after_io() noexcept;
+  void idle_link(Conn& c) noexcept;
+  void idle_unlink(Conn& c) noexcept;
+  void check_idle() noexcept;
+  void maybe_finish_stop() noexcept;
+  template <typename Fn>
+  void for_each_live(Fn fn);
+  std::uint32_t now_ms() const noexcept;
+
+  ServerShared& shared_;
+  std::size_t index_;
+  EventLoop loop_;
+  LoopStats stats_;
+  std::unique_ptr<char[]> scratch_;
+  std::size_t scratch_size_;
+  Buffer cork_;
+
+  std::array<std::atomic<Chunk*>, kMaxChunks> chunks_{};
+  std::uint32_t chunk_count_ = 0;
+  std::vector<std::uint32_t> free_slots_;
+  std::vector<Conn*> dead_;  // torn down this iteration; freed in after_io
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> woken_;
+  std::size_t live_ = 0;
+  std::uint32_t idle_head_ = 0, idle_tail_ = 0;  // slot + 1; 0 = none
+  Clock::time_point epoch_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  bool stopping_ = false;
+
+  friend class weft::Conn;
+};
+
+}  // namespace weft::detail

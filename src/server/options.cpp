@@ -1,0 +1,139 @@
+// The shared command line: defaults, then --config FILE, then the other
+// flags, whatever order they were given in.
+#include "weft/options.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/address.hpp"
+#include "weft/error.hpp"
+
+namespace weft {
+namespace {
+
+std::string usage_text(std::string_view prog, std::string_view default_listen) {
+  std::string u = "usage: ";
+  u.append(prog).append(
+      " [options]\n"
+      "  --listen URL     listen address; repeat for more. Replaces the config\n"
+      "                   file's listenAddrs. Default: ");
+  u.append(default_listen)
+      .append(
+          "\n"
+          "                   e.g. tcp://:5000  tcp4://127.0.0.1:5000  tcp6://[::1]:5000\n"
+          "                        udp://:9000  unix:///tmp/app.sock  tcp://:5000?reuseport=false\n"
+          "  --loops N        event loops (ncpu): -1 one per core, 0 or 1 one loop, N loops\n"
+          "  --config FILE    JSON config file (field names in docs/CONFIG.md)\n"
+          "  --print-config   print the final configuration as JSON and exit\n"
+          "  -h, --help       show this help\n"
+          "Flags also take the form --flag=value.\n");
+  return u;
+}
+
+[[noreturn]] void bad_flag(std::string_view flag, const std::string& why) {
+  std::string msg(flag);
+  throw ConfigError(msg.append(": ").append(why));
+}
+
+int parse_loops(std::string_view v) {
+  int n = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec == std::errc::result_out_of_range)
+    bad_flag("--loops", "\"" + std::string(v) + "\" is out of range");
+  if (ec != std::errc() || end != v.data() + v.size()) {
+    bad_flag("--loops", "expected an integer, got \"" + std::string(v) + "\"");
+  }
+  if (n < -1 || n > 1024) {
+    bad_flag("--loops", "must be between -1 (one per core) and 1024, got " + std::to_string(n));
+  }
+  return n;
+}
+
+}  // namespace
+
+CommandLine parse_command_line(int argc, char** argv, std::string_view default_listen) {
+  std::string_view prog = "weft";
+  if (argc > 0 && argv != nullptr && argv[0] != nullptr && argv[0][0] != '\0') {
+    prog = argv[0];
+    if (auto slash = prog.rfind('/'); slash != std::string_view::npos)
+      prog.remove_prefix(slash + 1);
+  }
+  CommandLine out;
+  out.usage = usage_text(prog, default_listen);
+  out.config.listen = {std::string(default_listen)};
+
+  std::vector<std::string_view> args;
+  for (int i = 1; i < argc && argv != nullptr; ++i) {
+    if (argv[i] != nullptr) args.emplace_back(argv[i]);
+  }
+  // --help wins over everything else, even a bad flag or config file.
+  for (std::string_view a : args) {
+    if (a == "-h" || a == "--help") {
+      out.help = true;
+      return out;
+    }
+  }
+
+  std::vector<std::string> listen;
+  std::optional<int> loops;
+  std::optional<std::string> config_file;
+  bool print_config = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg.size() < 3 || arg.substr(0, 2) != "--") {
+      if (arg.size() > 1 && arg[0] == '-') {
+        bad_flag(arg, "unknown flag (long flags start with --; see --help)");
+      }
+      bad_flag(arg, "unexpected argument (see --help)");
+    }
+    const auto eq = arg.find('=');
+    const std::string_view name = arg.substr(0, eq);
+    const bool takes_value = name == "--listen" || name == "--loops" || name == "--config";
+    if (!takes_value && name != "--print-config") bad_flag(name, "unknown flag (see --help)");
+    if (!takes_value) {
+      if (eq != std::string_view::npos) bad_flag(name, "takes no value");
+      print_config = true;
+      continue;
+    }
+    std::string_view value;
+    if (eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+    } else if (i + 1 < args.size() && args[i + 1].substr(0, 2) != "--") {
+      value = args[++i];
+    } else {
+      bad_flag(name, "needs a value");
+    }
+    if (value.empty()) bad_flag(name, "needs a value");
+    if (name == "--listen") {
+      try {
+        (void)ListenUrl::parse(value);
+      } catch (const ConfigError& e) {
+        bad_flag(name, e.what());
+      }
+      listen.emplace_back(value);
+    } else if (name == "--loops") {
+      loops = parse_loops(value);
+    } else {
+      config_file = std::string(value);
+    }
+  }
+
+  if (config_file) out.config = load_config(*config_file, out.config);
+  if (!listen.empty()) out.config.listen = std::move(listen);
+  if (loops) out.config.ncpu = *loops;
+  out.config.validate();
+
+  if (print_config) {
+    std::fputs(to_json(out.config).c_str(), stdout);
+    std::fflush(stdout);
+    std::exit(0);
+  }
+  return out;
+}
+
+}  // namespace weft

@@ -1,0 +1,263 @@
+#include "weft/server.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "net/listener.hpp"
+#include "net/socket.hpp"
+#include "net/worker.hpp"
+#include "weft/address.hpp"
+#include "weft/error.hpp"
+#include "weft/log.hpp"
+
+namespace weft::detail {
+
+// SIGINT/SIGTERM through a signalfd on loop 0: the first asks for a graceful
+// stop, a second one stops at once.
+class SignalWatcher final : public IoWatcher {
+ public:
+  explicit SignalWatcher(ServerCore& core) : core_(core) {}
+  void on_io(std::uint32_t) override;
+  int fd = -1;
+
+ private:
+  ServerCore& core_;
+  int seen_ = 0;
+};
+
+class ServerCore {
+ public:
+  ServerCore(Server& self, Handler& handler, Config cfg) : config(std::move(cfg)) {
+    config.validate();
+    shared.server = &self;
+    shared.handler = &handler;
+    shared.config = &config;
+    std::size_t n = config.loop_count();
+    for (std::size_t i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(shared, i));
+    for (const auto& text : config.listen) urls.push_back(ListenUrl::parse(text));
+  }
+
+  ~ServerCore() {
+    halt_now();
+    join();
+    workers.clear();  // tears down what is left, firing on_close
+    remove_unix_files();
+    if (signals.fd >= 0) {
+      ::close(signals.fd);
+      pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    }
+  }
+
+  std::error_code bind_all();
+  void start_threads(bool include_loop0);
+  void on_loop0_start();
+  void tick();
+  void stop() noexcept;
+  void halt_now() noexcept {
+    for (auto& w : workers) w->loop().stop();
+  }
+  void join() {
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+    threads.clear();
+  }
+  void remove_unix_files() noexcept {
+    for (std::size_t i = 0; i < urls.size() && i < bound.size(); ++i) {
+      const auto& u = urls[i];
+      if (u.transport == Transport::unix_stream && !u.path.empty() && u.path[0] != '@') {
+        ::unlink(u.path.c_str());
+      }
+    }
+  }
+
+  Config config;
+  ServerShared shared;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<ListenUrl> urls;
+  std::vector<std::string> bound;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stop_requested{false};
+  std::promise<void> ready;
+  SignalWatcher signals{*this};
+  sigset_t old_mask{};
+};
+
+void SignalWatcher::on_io(std::uint32_t) {
+  signalfd_siginfo info{};
+  while (::read(fd, &info, sizeof info) == sizeof info) {
+    if (++seen_ == 1) {
+      logf(LogLevel::info, "%s: stopping gracefully (send it again to stop at once)",
+           strsignal(static_cast<int>(info.ssi_signo)));
+      core_.stop();
+    } else {
+      logf(LogLevel::warn, "%s again: stopping now", strsignal(static_cast<int>(info.ssi_signo)));
+      core_.halt_now();
+    }
+  }
+}
+
+std::error_code ServerCore::bind_all() {
+  std::vector<Worker*> all;
+  for (auto& w : workers) all.push_back(w.get());
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    ListenUrl url = urls[i];
+    auto index = static_cast<std::uint16_t>(i);
+    bool is_unix = url.transport == Transport::unix_stream;
+    bool per_loop = url.reuseport && !is_unix;
+    std::size_t copies = per_loop ? workers.size() : 1;
+    for (std::size_t k = 0; k < copies; ++k) {
+      std::error_code ec;
+      int fd = open_listener(url, per_loop, ec);
+      if (fd < 0) {
+        logf(LogLevel::error, "listen %s: %s", urls[i].text.c_str(), ec.message().c_str());
+        return ec;
+      }
+      if (k == 0) {
+        bound.push_back(bound_url(fd, url));
+        // Port 0: the other loops' sockets join the port the kernel picked.
+        if (!is_unix && url.port == 0) {
+          SockAddr local;
+          *local.size_ptr() = sizeof(sockaddr_storage);
+          if (::getsockname(fd, local.get(), local.size_ptr()) == 0) url.port = local.port();
+        }
+      }
+      std::unique_ptr<Listener> l;
+      if (url.transport == Transport::udp) {
+        l = std::make_unique<DatagramSocket>(fd, index);
+      } else {
+        std::vector<Worker*> targets;
+        if (!per_loop && workers.size() > 1) targets = all;
+        l = std::make_unique<StreamAcceptor>(fd, index, is_unix, std::move(targets),
+                                             config.lb_strategy);
+      }
+      workers[k]->add_listener(std::move(l));
+    }
+  }
+  return {};
+}
+
+void ServerCore::on_loop0_start() {
+  shared.handler->on_ready(*shared.server);
+  ready.set_value();
+  tick();
+  if (config.print_stat) {
+    workers[0]->loop().run_every(Millis{config.stat_interval_ms}, [this] {
+      logf(LogLevel::info, "stats: %s", shared.server->stats().to_string().c_str());
+    });
+  }
+}
+
+void ServerCore::tick() {
+  if (stop_requested.load()) return;
+  Tick t = shared.handler->on_tick(*shared.server);
+  if (t.action == Action::shutdown) {
+    stop();
+    return;
+  }
+  if (t.next.count() > 0) workers[0]->loop().run_after(t.next, [this] { tick(); });
+}
+
+void ServerCore::stop() noexcept {
+  if (stop_requested.exchange(true)) return;
+  shared.stopping.store(true);
+  auto begin = [this] {
+    shared.handler->on_shutdown(*shared.server);
+    for (auto& w : workers) {
+      Worker* wp = w.get();
+      if (wp->loop().in_loop_thread()) {
+        wp->begin_stop();
+      } else if (wp->loop().post([wp] { wp->begin_stop(); })) {
+        wp->loop().stop();  // cannot reach it gracefully
+      }
+    }
+  };
+  if (workers[0]->loop().post(begin)) halt_now();
+}
+
+void ServerCore::start_threads(bool include_loop0) {
+  for (std::size_t i = include_loop0 ? 0 : 1; i < workers.size(); ++i) {
+    Worker* w = workers[i].get();
+    threads.emplace_back([w] { w->loop().run(); });
+  }
+}
+
+}  // namespace weft::detail
+
+namespace weft {
+
+Server::Server(Handler& handler, Config cfg)
+    : core_(std::make_unique<detail::ServerCore>(*this, handler, std::move(cfg))) {}
+
+Server::~Server() = default;
+
+std::error_code Server::run() {
+  if (auto ec = core_->bind_all()) return ec;
+  (void)core_->workers[0]->loop().post([c = core_.get()] { c->on_loop0_start(); });
+  core_->start_threads(false);
+  core_->workers[0]->loop().run();
+  // Loop 0 ends last in a graceful stop only by chance: wait for the rest.
+  core_->join();
+  return {};
+}
+
+std::error_code Server::start() {
+  if (auto ec = core_->bind_all()) return ec;
+  auto ready = core_->ready.get_future();
+  (void)core_->workers[0]->loop().post([c = core_.get()] { c->on_loop0_start(); });
+  core_->start_threads(true);
+  ready.wait();
+  return {};
+}
+
+void Server::wait() { core_->join(); }
+void Server::stop() noexcept { core_->stop(); }
+
+void Server::stop_on_signals() {
+  if (core_->signals.fd >= 0) return;
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  // Blocked here, so loop threads created later inherit the mask and the
+  // signals are read only from the signalfd.
+  pthread_sigmask(SIG_BLOCK, &mask, &core_->old_mask);
+  core_->signals.fd = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (core_->signals.fd < 0) {
+    throw std::system_error(errno, std::system_category(), "signalfd");
+  }
+  core_->workers[0]->loop().watch(core_->signals.fd, &core_->signals, IoWatcher::kReadable);
+}
+
+std::vector<std::string> Server::addresses() const { return core_->bound; }
+const Config& Server::config() const noexcept { return core_->config; }
+std::size_t Server::loop_count() const noexcept { return core_->workers.size(); }
+EventLoop& Server::loop(std::size_t i) { return core_->workers.at(i)->loop(); }
+const LoopStats& Server::loop_stats(std::size_t i) const { return core_->workers.at(i)->stats(); }
+Handler& Server::handler() const noexcept { return *core_->shared.handler; }
+
+StatsSnapshot Server::stats() const {
+  StatsSnapshot s;
+  for (const auto& w : core_->workers) s.add(w->stats());
+  return s;
+}
+
+int serve(Handler& handler, Config cfg) {
+  try {
+    Server server(handler, std::move(cfg));
+    server.stop_on_signals();
+    if (auto ec = server.run()) return 1;  // run() logged which address failed
+    return 0;
+  } catch (const std::exception& e) {
+    logf(LogLevel::error, "%s", e.what());
+    return 1;
+  }
+}
+
+}  // namespace weft
