@@ -44,6 +44,21 @@ check_setup() {
     log "WARNING: $BUILD is a '${bt:-unknown}' build; numbers are only meaningful for Release"
 }
 
+# Warns if the machine is busy with something else (1 s sample of /proc/stat).
+check_quiet() {
+  local a b
+  a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  local busy
+  busy=$(awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
+    printf "%.0f", t > 0 ? 100 * n * (y[1] - x[1]) / t : 0 }')
+  if (( busy > ${NOISY_PCT:-10} )); then
+    log "WARNING: the machine is not idle (${busy}% of a CPU busy before starting); results will be noisy"
+  fi
+}
+
 # Fills CONTENDERS with the entries whose binary exists; notes the others.
 select_contenders() {
   CONTENDERS=()

@@ -17,6 +17,7 @@ source "$HERE/common.sh"
 
 check_setup
 select_contenders
+check_quiet
 
 need=$((2 * CONNS + 256))  # client and server sockets share this limit
 if (( $(ulimit -n) < need )); then

@@ -2,4 +2,4 @@
 add_library(weft_warnings INTERFACE)
 target_compile_options(weft_warnings INTERFACE -Wall -Wextra -Wpedantic -Werror
                        -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-                       -Woverloaded-virtual -Wnull-dereference)
+                       -Woverloaded-virtual)

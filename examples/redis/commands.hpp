@@ -18,7 +18,6 @@ enum class After {
 
 /// Runs `argv` (argv[0] is the command name, any case) and appends its
 /// RESP2 reply to `out`. `now` is the clock expiry is judged by.
-After execute(Store& store, std::span<const std::string_view> argv, Millis now,
-              std::string& out);
+After execute(Store& store, std::span<const std::string_view> argv, Millis now, std::string& out);
 
 }  // namespace redis

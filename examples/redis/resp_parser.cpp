@@ -44,8 +44,8 @@ ParseStatus RespParser::parse(std::string_view in) {
 // Finds `byte` at or after pos_, skipping what earlier calls searched.
 std::size_t RespParser::find_byte(std::string_view in, char byte) {
   const std::size_t from = pos_ + scanned_;
-  const void* hit = from < in.size() ? std::memchr(in.data() + from, byte, in.size() - from)
-                                     : nullptr;
+  const void* hit =
+      from < in.size() ? std::memchr(in.data() + from, byte, in.size() - from) : nullptr;
   if (hit == nullptr) {
     scanned_ = in.size() - pos_;
     return npos;
@@ -118,7 +118,8 @@ ParseStatus RespParser::parse_multibulk(std::string_view in) {
     --pending_;
   }
   args_.reserve(spans_.size());
-  for (const Span& s : spans_) args_.emplace_back(in.data() + s.off, s.len);
+  for (const Span& s : spans_)
+    args_.emplace_back(in.data() + s.off, s.len);
   return complete(pos_);
 }
 
@@ -146,7 +147,8 @@ bool RespParser::split_inline(std::string_view line) {
   bool reserved = false;
   std::size_t i = 0;
   for (;;) {
-    while (i < n && is_space(line[i])) ++i;
+    while (i < n && is_space(line[i]))
+      ++i;
     if (i == n) return true;
     const std::size_t start = i;
     while (i < n && line[i] != ' ' && line[i] != '\t' && line[i] != '\n' && line[i] != '\r' &&
@@ -175,12 +177,24 @@ bool RespParser::split_inline(std::string_view line) {
         } else if (c == '\\' && at(i + 1) != '\0') {
           ++i;
           switch (line[i]) {
-            case 'n': decoded_.push_back('\n'); break;
-            case 'r': decoded_.push_back('\r'); break;
-            case 't': decoded_.push_back('\t'); break;
-            case 'b': decoded_.push_back('\b'); break;
-            case 'a': decoded_.push_back('\a'); break;
-            default: decoded_.push_back(line[i]); break;
+            case 'n':
+              decoded_.push_back('\n');
+              break;
+            case 'r':
+              decoded_.push_back('\r');
+              break;
+            case 't':
+              decoded_.push_back('\t');
+              break;
+            case 'b':
+              decoded_.push_back('\b');
+              break;
+            case 'a':
+              decoded_.push_back('\a');
+              break;
+            default:
+              decoded_.push_back(line[i]);
+              break;
           }
         } else if (c == '"') {
           if (at(i + 1) != '\0' && !is_space(at(i + 1))) return false;
@@ -204,10 +218,22 @@ bool RespParser::split_inline(std::string_view line) {
         }
       } else {
         switch (c) {
-          case ' ': case '\n': case '\r': case '\t': case '\0': done = true; break;
-          case '"': in_dq = true; break;
-          case '\'': in_sq = true; break;
-          default: decoded_.push_back(c); break;
+          case ' ':
+          case '\n':
+          case '\r':
+          case '\t':
+          case '\0':
+            done = true;
+            break;
+          case '"':
+            in_dq = true;
+            break;
+          case '\'':
+            in_sq = true;
+            break;
+          default:
+            decoded_.push_back(c);
+            break;
         }
       }
       if (c != '\0') ++i;

@@ -135,9 +135,12 @@ std::size_t Store::size() {
 
 void Store::clear() {
   // All shards at once, so no reader sees half a flush.
-  for (std::size_t i = 0; i <= mask_; ++i) shards_[i].mu.lock();
-  for (std::size_t i = 0; i <= mask_; ++i) shards_[i].keys.clear();
-  for (std::size_t i = mask_ + 1; i-- > 0;) shards_[i].mu.unlock();
+  for (std::size_t i = 0; i <= mask_; ++i)
+    shards_[i].mu.lock();
+  for (std::size_t i = 0; i <= mask_; ++i)
+    shards_[i].keys.clear();
+  for (std::size_t i = mask_ + 1; i-- > 0;)
+    shards_[i].mu.unlock();
 }
 
 std::size_t Store::sweep(Millis now) {

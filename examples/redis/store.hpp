@@ -93,7 +93,7 @@ class Store {
 
   std::size_t shard_count() const noexcept { return mask_ + 1; }
   std::size_t shard_index(std::string_view key) const noexcept {
-    return Keyspace::Hash{}(key) & mask_;
+    return Keyspace::Hash{}(key)&mask_;
   }
   Shard& shard(std::string_view key) noexcept { return shards_[shard_index(key)]; }
   Shard& shard_at(std::size_t i) noexcept { return shards_[i]; }

@@ -43,6 +43,7 @@ void TaskQueue::on_io(std::uint32_t) {
 }
 
 void TaskQueue::run_all() {
+  if (!pending_.load(std::memory_order_acquire)) return;  // no lock when idle
   {
     std::lock_guard lock(mu_);
     running_.swap(queue_);

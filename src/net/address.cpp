@@ -17,9 +17,21 @@
 namespace weft {
 namespace {
 
+// Control bytes are escaped so the message stays one readable C string.
 [[noreturn]] void fail(std::string_view url, std::string_view why) {
   std::string msg = "listen URL \"";
-  msg.append(url).append("\": ").append(why);
+  for (char c : url) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      msg += "\\x";
+      msg += kHex[b >> 4];
+      msg += kHex[b & 15];
+    } else {
+      msg += c;
+    }
+  }
+  msg.append("\": ").append(why);
   throw ConfigError(msg);
 }
 

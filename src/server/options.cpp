@@ -86,7 +86,7 @@ CommandLine parse_command_line(int argc, char** argv, std::string_view default_l
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (arg.size() < 3 || arg.substr(0, 2) != "--") {
-      if (arg.size() > 1 && arg[0] == '-') {
+      if (arg.size() > 1 && arg[0] == '-' && arg != "--") {
         bad_flag(arg, "unknown flag (long flags start with --; see --help)");
       }
       bad_flag(arg, "unexpected argument (see --help)");

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages weft builds and tests with, if missing.
+# Safe to run repeatedly: it calls apt-get only when something is absent.
+set -euo pipefail
+
+packages=(
+  # build
+  make cmake ninja-build g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
+  # libraries
+  libssl-dev liburing-dev zlib1g-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # peers used by tests and benchmarks
+  redis-tools redis-server libuv1-dev libboost-dev libboost-system-dev curl procps util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
