@@ -75,7 +75,7 @@ void unknown_command(Reply& r, Args argv) {
   std::string& out = r.raw();
   const std::size_t start = out.size();
   out.append("-ERR unknown command '").append(c_str(argv[0], 128));
-  out.append("', with args beginning: ");
+  out.append("', with args beginning with: ");
   std::size_t listed = 0;  // Redis stops listing after 128 bytes
   for (std::size_t i = 1; i < argv.size() && listed < 128; ++i) {
     const std::string_view a = c_str(argv[i], 128 - listed);
@@ -402,7 +402,10 @@ After cmd_config_get(Ctx& c) {
   std::size_t n = 0;
   for (const std::string_view pattern : c.argv.subspan(2))
     for (std::size_t i = 0; i < std::size(kSettings); ++i)
-      if (!hit[i] && glob_match(pattern, kSettings[i].name)) hit[i] = true, ++n;
+      if (!hit[i] && glob_match(pattern, kSettings[i].name)) {
+        hit[i] = true;
+        ++n;
+      }
   c.reply.array(2 * n);
   for (std::size_t i = 0; i < std::size(kSettings); ++i) {
     if (!hit[i]) continue;

@@ -25,6 +25,9 @@ thread_local LoopScratch scratch;
 // than allocating a parser for the connection, until the part already
 // parsed is this large (a huge MSET, a long inline line trickling in).
 constexpr std::size_t kKeepParserAfter = 1024;
+// Replies are handed to weft once this much has gathered, so a batch of
+// GETs of big values does not build one giant buffer first.
+constexpr std::size_t kFlushOutputAt = 256 * 1024;
 // A loop keeps its reply buffer between batches, but not a huge one.
 constexpr std::size_t kMaxIdleOutput = 1024 * 1024;
 
@@ -52,6 +55,10 @@ std::size_t RedisHandler::on_data(weft::Conn& c, weft::Bytes in) {
   bool quit = false;
   const RespParser::Batch batch = parser.parse_all(in, [&](std::span<const std::string_view> argv) {
     quit = execute(store_, argv, now, out) == After::close;
+    if (out.size() >= kFlushOutputAt) {
+      c.write(out);
+      out.clear();
+    }
     return !quit;
   });
   if (batch.error) out.append("-ERR ").append(parser.error()).append("\r\n");

@@ -37,6 +37,7 @@ void RespParser::reset() noexcept {
 
 ParseStatus RespParser::parse(std::string_view in) {
   args_.clear();
+  if (args_.capacity() > 4096) args_.shrink_to_fit();  // after a huge command
   if (in.empty()) return ParseStatus::incomplete;
   return in[0] == '*' ? parse_multibulk(in) : parse_inline(in);
 }
@@ -62,14 +63,8 @@ ParseStatus RespParser::complete(std::size_t used) {
   return ParseStatus::command;
 }
 
-ParseStatus RespParser::fail(std::string_view msg, char got) {
+ParseStatus RespParser::fail(std::string_view msg) {
   error_.assign(msg);
-  if (msg.ends_with("got ")) {
-    // Redis prints the byte raw but turns CR/LF into spaces in error replies.
-    error_.push_back('\'');
-    error_.push_back(got == '\r' || got == '\n' ? ' ' : got);
-    error_.push_back('\'');
-  }
   reset();
   return ParseStatus::error;
 }
@@ -100,7 +95,11 @@ ParseStatus RespParser::parse_multibulk(std::string_view in) {
         return ParseStatus::incomplete;
       }
       if (cr + 1 >= in.size()) return ParseStatus::incomplete;
-      if (in[pos_] != '$') return fail("Protocol error: expected '$', got ", in[pos_]);
+      if (in[pos_] != '$') {
+        // Redis prints the byte raw, but CR/LF become spaces in error replies.
+        const char got = in[pos_] == '\r' || in[pos_] == '\n' ? ' ' : in[pos_];
+        return fail(std::string("Protocol error: expected '$', got '") + got + "'");
+      }
       long long len = 0;
       if (in[cr + 1] != '\n' || !parse_integer(in.substr(pos_ + 1, cr - pos_ - 1), len) ||
           len < 0 || len > kMaxBulkLen)

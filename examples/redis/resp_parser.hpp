@@ -65,7 +65,7 @@ class RespParser {
   bool split_inline(std::string_view line);
   std::size_t find_byte(std::string_view in, char byte);
   ParseStatus complete(std::size_t used);
-  ParseStatus fail(std::string_view msg, char got = '\0');
+  ParseStatus fail(std::string_view msg);
 
   std::vector<Span> spans_;             // multibulk arguments read so far
   std::vector<std::string_view> args_;  // the finished command

@@ -23,8 +23,8 @@ class Datagram {
   const SockAddr& peer() const noexcept { return *peer_; }
   std::size_t listener() const noexcept { return listener_; }
   EventLoop& loop() const noexcept { return *loop_; }
-  /// Sends `reply` to the peer from the socket the datagram came in on.
-  std::error_code reply(Bytes reply) const noexcept;
+  /// Sends `payload` to the peer from the socket the datagram came in on.
+  std::error_code reply(Bytes payload) const noexcept;
   /// Sends to any address from the same socket.
   std::error_code send_to(const SockAddr& to, Bytes payload) const noexcept;
 

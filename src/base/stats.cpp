@@ -21,6 +21,7 @@ void StatsSnapshot::add(const LoopStats& s) noexcept {
   msgs_out += s.msgs_out.get();
   datagrams_in += s.datagrams_in.get();
   datagrams_out += s.datagrams_out.get();
+  datagrams_dropped += s.datagrams_dropped.get();
   accept_errors += s.accept_errors.get();
   fd_exhausted += s.fd_exhausted.get();
   sbuf_pauses += s.sbuf_pauses.get();
@@ -31,7 +32,7 @@ std::string StatsSnapshot::to_string() const {
   std::snprintf(line, sizeof line,
                 "open=%llu accepted=%llu closed=%llu (peer=%llu local=%llu error=%llu idle=%llu "
                 "pkt=%llu sbuf=%llu stop=%llu) in=%lluB/%llu msgs out=%lluB/%llu msgs "
-                "udp_in=%llu udp_out=%llu accept_err=%llu fd_exhausted=%llu sbuf_pauses=%llu",
+                "udp_in=%llu udp_out=%llu udp_dropped=%llu accept_err=%llu fd_exhausted=%llu sbuf_pauses=%llu",
                 static_cast<unsigned long long>(open), static_cast<unsigned long long>(accepted),
                 static_cast<unsigned long long>(closed), static_cast<unsigned long long>(closed_peer),
                 static_cast<unsigned long long>(closed_local),
@@ -42,6 +43,7 @@ std::string StatsSnapshot::to_string() const {
                 static_cast<unsigned long long>(bytes_out), static_cast<unsigned long long>(msgs_out),
                 static_cast<unsigned long long>(datagrams_in),
                 static_cast<unsigned long long>(datagrams_out),
+                static_cast<unsigned long long>(datagrams_dropped),
                 static_cast<unsigned long long>(accept_errors),
                 static_cast<unsigned long long>(fd_exhausted),
                 static_cast<unsigned long long>(sbuf_pauses));

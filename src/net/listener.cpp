@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "net/worker.hpp"
 #include "weft/datagram.hpp"
@@ -40,6 +42,23 @@ std::uint64_t hash_peer(const sockaddr_storage& ss) noexcept {
   return 0;
 }
 
+// An accepted descriptor on its way to another loop. If the task carrying it
+// is dropped (that loop stopped first), the descriptor is closed here and the
+// reservation returned, so nothing leaks.
+struct HandOff {
+  Worker* to = nullptr;
+  int fd = -1;
+  HandOff() = default;
+  HandOff(const HandOff&) = delete;
+  HandOff& operator=(const HandOff&) = delete;
+  ~HandOff() {
+    if (fd >= 0) {
+      ::close(fd);
+      to->unreserve();
+    }
+  }
+};
+
 }  // namespace
 
 StreamAcceptor::StreamAcceptor(int fd, std::uint16_t index, bool is_unix,
@@ -56,14 +75,15 @@ StreamAcceptor::~StreamAcceptor() {
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
-void StreamAcceptor::attach(Worker& w) {
-  owner_ = &w;
-  w.loop().watch(fd_, this, kReadable);
+void StreamAcceptor::arm() {
+  if (fd_ < 0 || armed_) return;
+  armed_ = true;
+  owner_->loop().watch(fd_, this, kReadable);
 }
 
 void StreamAcceptor::close() noexcept {
   if (fd_ < 0) return;
-  if (owner_) owner_->loop().unwatch(fd_);
+  if (armed_) owner_->loop().unwatch(fd_);
   ::close(fd_);
   fd_ = -1;
 }
@@ -144,17 +164,18 @@ void StreamAcceptor::on_io(std::uint32_t) {
       return;
     }
     Worker* target = pick(&peer);
-    target->assigned.fetch_add(1, std::memory_order_relaxed);
+    target->reserve();  // counted from now on, for maxAcceptFD and leastconn
     if (target == owner_) {
       target->adopt(fd, index_, is_unix_);
       continue;
     }
-    auto ec = target->loop().post(
-        [target, fd, idx = index_, unix = is_unix_] { target->adopt(fd, idx, unix); });
-    if (ec) {
-      target->assigned.fetch_sub(1, std::memory_order_relaxed);
-      ::close(fd);
-    }
+    auto handoff = std::make_shared<HandOff>();
+    handoff->to = target;
+    handoff->fd = fd;
+    // A failed post drops the lambda, and with it the last reference.
+    (void)target->loop().post([handoff, idx = index_, unix = is_unix_] {
+      handoff->to->adopt(std::exchange(handoff->fd, -1), idx, unix);
+    });
   }
 }
 
@@ -162,14 +183,15 @@ void StreamAcceptor::on_io(std::uint32_t) {
 
 DatagramSocket::~DatagramSocket() { close(); }
 
-void DatagramSocket::attach(Worker& w) {
-  owner_ = &w;
-  w.loop().watch(fd_, this, kReadable);
+void DatagramSocket::arm() {
+  if (fd_ < 0 || armed_) return;
+  armed_ = true;
+  owner_->loop().watch(fd_, this, kReadable);
 }
 
 void DatagramSocket::close() noexcept {
   if (fd_ < 0) return;
-  if (owner_) owner_->loop().unwatch(fd_);
+  if (armed_) owner_->loop().unwatch(fd_);
   ::close(fd_);
   fd_ = -1;
 }
@@ -179,13 +201,21 @@ void DatagramSocket::on_io(std::uint32_t) {
   for (int i = 0; i < kDatagramBatch && fd_ >= 0; ++i) {
     SockAddr peer;
     *peer.size_ptr() = sizeof(sockaddr_storage);
-    ssize_t n = ::recvfrom(fd_, owner_->scratch(), owner_->scratch_size(), MSG_DONTWAIT,
+    // MSG_TRUNC reports the datagram's real length: one larger than the
+    // buffer is dropped and counted, never delivered cut short.
+    ssize_t n = ::recvfrom(fd_, owner_->scratch(), owner_->scratch_size(), MSG_DONTWAIT | MSG_TRUNC,
                            peer.get(), peer.size_ptr());
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         logf(LogLevel::warn, "recvfrom: %s", std::strerror(errno));
       }
       return;
+    }
+    if (static_cast<std::size_t>(n) > owner_->scratch_size()) {
+      owner_->stats().datagrams_dropped.add();
+      logf(LogLevel::debug, "dropped a %zd-byte datagram from %s: larger than bufSize", n,
+           peer.to_string().c_str());
+      continue;
     }
     owner_->stats().datagrams_in.add();
     owner_->stats().bytes_in.add(static_cast<std::uint64_t>(n));

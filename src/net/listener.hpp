@@ -15,10 +15,16 @@ class Worker;
 class Listener : public IoWatcher {
  public:
   virtual ~Listener() = default;
-  /// Registers with the worker's loop (called once, before the loop runs).
-  virtual void attach(Worker& w) = 0;
+  /// Binds the listener to its worker (before the loop runs).
+  void set_owner(Worker& w) noexcept { owner_ = &w; }
+  /// Starts listening on the owner's loop (after on_ready; loop thread).
+  virtual void arm() = 0;
   /// Stops listening and closes the descriptor (loop thread, or after it stopped).
   virtual void close() noexcept = 0;
+
+ protected:
+  Worker* owner_ = nullptr;
+  bool armed_ = false;
 };
 
 /// Accepts connections. With `targets` empty every connection stays on the
@@ -29,7 +35,7 @@ class StreamAcceptor final : public Listener {
   StreamAcceptor(int fd, std::uint16_t index, bool is_unix, std::vector<Worker*> targets,
                  LbStrategy lb);
   ~StreamAcceptor() override;
-  void attach(Worker& w) override;
+  void arm() override;
   void close() noexcept override;
   void on_io(std::uint32_t events) override;
 
@@ -47,7 +53,6 @@ class StreamAcceptor final : public Listener {
   LbStrategy lb_;
   std::uint64_t rr_next_ = 0;
   std::uint64_t rng_ = 0x9e3779b97f4a7c15ULL;
-  Worker* owner_ = nullptr;
 };
 
 /// Receives datagrams and hands each to Handler::on_datagram.
@@ -55,14 +60,13 @@ class DatagramSocket final : public Listener {
  public:
   DatagramSocket(int fd, std::uint16_t index) : fd_(fd), index_(index) {}
   ~DatagramSocket() override;
-  void attach(Worker& w) override;
+  void arm() override;
   void close() noexcept override;
   void on_io(std::uint32_t events) override;
 
  private:
   int fd_;
   std::uint16_t index_;
-  Worker* owner_ = nullptr;
 };
 
 }  // namespace weft::detail

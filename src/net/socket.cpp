@@ -61,20 +61,52 @@ bool to_sockaddr(const ListenUrl& url, SockAddr& out, std::error_code& ec) {
   return true;
 }
 
-// A stale socket file from a crashed run would make bind fail; remove it,
-// but never a regular file that happens to have the name.
-void remove_stale_unix_socket(const std::string& path) {
+// A socket file left by a crashed run would make bind fail: remove it — but
+// only if nobody accepts on it (a live server keeps its path) and it is a
+// socket (never a regular file that happens to have the name).
+bool claim_unix_path(const SockAddr& addr, const std::string& path, std::error_code& ec) {
   struct stat st{};
-  if (path.empty() || path[0] == '@') return;
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+  if (path.empty() || path[0] == '@') return true;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return true;
+  int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return true;
+  int rc = ::connect(probe, addr.get(), addr.size());
+  int err = errno;
+  ::close(probe);
+  if (rc == 0 || err != ECONNREFUSED) {
+    ec = std::make_error_code(std::errc::address_in_use);
+    return false;
+  }
+  ::unlink(path.c_str());
+  return true;
+}
+
+// SO_REUSEPORT lets any socket of the same user join a port, including
+// another server's. Before joining, make sure nobody holds the port: a plain
+// bind without SO_REUSEPORT fails with EADDRINUSE if somebody does.
+bool port_is_free(const SockAddr& addr, int type, std::error_code& ec) {
+  int probe = ::socket(addr.family(), type | SOCK_CLOEXEC, 0);
+  if (probe < 0) return true;
+  int one = 1;
+  if (type == SOCK_STREAM) ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (addr.family() == AF_INET6) ::setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  bool free = ::bind(probe, addr.get(), addr.size()) == 0;
+  if (!free) ec = last_error();
+  ::close(probe);
+  return free;
 }
 
 }  // namespace
 
-int open_listener(const ListenUrl& url, bool reuseport, std::error_code& ec) {
+int open_listener(const ListenUrl& url, bool reuseport, bool first, std::error_code& ec) {
   SockAddr addr;
   if (!to_sockaddr(url, addr, ec)) return -1;
   int type = url.transport == Transport::udp ? SOCK_DGRAM : SOCK_STREAM;
+  if (url.transport == Transport::unix_stream) {
+    if (!claim_unix_path(addr, url.path, ec)) return -1;
+  } else if (reuseport && first && url.port != 0 && !port_is_free(addr, type, ec)) {
+    return -1;
+  }
   int fd = ::socket(addr.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     ec = last_error();
@@ -94,8 +126,6 @@ int open_listener(const ListenUrl& url, bool reuseport, std::error_code& ec) {
       int v6only = url.host.empty() && !v6_scheme ? 0 : 1;
       ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
     }
-  } else {
-    remove_stale_unix_socket(url.path);
   }
   if (::bind(fd, addr.get(), addr.size()) < 0 ||
       (type == SOCK_STREAM && ::listen(fd, url.backlog) < 0)) {

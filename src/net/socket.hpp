@@ -10,8 +10,10 @@
 namespace weft::detail {
 
 /// Creates, binds and (for stream sockets) listens; non-blocking, CLOEXEC.
-/// `reuseport` sets SO_REUSEPORT so each loop can bind its own socket.
-int open_listener(const ListenUrl& url, bool reuseport, std::error_code& ec);
+/// `reuseport` sets SO_REUSEPORT so each loop can bind its own socket;
+/// `first` is the first socket for this URL, which checks that no other
+/// process holds the port (or a live unix socket holds the path).
+int open_listener(const ListenUrl& url, bool reuseport, bool first, std::error_code& ec);
 /// The bound address as a URL ("tcp://127.0.0.1:40123", "unix:///tmp/x.sock").
 std::string bound_url(int fd, const ListenUrl& url);
 

@@ -69,7 +69,7 @@ Conn* Worker::find(std::uint32_t slot, std::uint32_t gen) noexcept {
 void Worker::adopt(int fd, std::uint16_t listener, bool is_unix) {
   if (stopping_) {
     ::close(fd);
-    assigned.fetch_sub(1, std::memory_order_relaxed);
+    unreserve();
     return;
   }
   std::uint32_t slot = take_slot();
@@ -80,7 +80,6 @@ void Worker::adopt(int fd, std::uint16_t listener, bool is_unix) {
       Conn(this, shared_.handler, fd, slot, g, listener);
   gen.store(g, std::memory_order_release);
   ++live_;
-  shared_.open_conns.fetch_add(1, std::memory_order_relaxed);
   stats_.accepted.add();
   stats_.open.add();
 
@@ -133,8 +132,7 @@ void Worker::teardown(Conn& c, std::error_code why, bool close_fd) noexcept {
   c.handler_->on_close(c, why);
   if (close_fd) ::close(c.fd_);
   --live_;
-  shared_.open_conns.fetch_sub(1, std::memory_order_relaxed);
-  assigned.fetch_sub(1, std::memory_order_relaxed);
+  unreserve();
   dead_.push_back(&c);
   if (stopping_) maybe_finish_stop();
 }
@@ -216,8 +214,13 @@ void Worker::check_idle() noexcept {
 // --- listeners and stop --------------------------------------------------------
 
 void Worker::add_listener(std::unique_ptr<Listener> l) {
-  l->attach(*this);
+  l->set_owner(*this);
   listeners_.push_back(std::move(l));
+}
+
+void Worker::arm_listeners() {
+  if (stopping_) return;
+  for (auto& l : listeners_) l->arm();
 }
 
 template <typename Fn>

@@ -45,7 +45,7 @@ class Worker {
   std::size_t index() const noexcept { return index_; }
 
   // --- connections (loop thread) ----------------------------------------
-  /// Takes ownership of an accepted descriptor and fires on_open.
+  /// Takes ownership of an accepted, reserve()d descriptor and fires on_open.
   void adopt(int fd, std::uint16_t listener, bool is_unix);
   /// The live connection at slot/gen, or null.
   Conn* find(std::uint32_t slot, std::uint32_t gen) noexcept;
@@ -54,7 +54,16 @@ class Worker {
   /// Closes the descriptor, fires on_close and retires the slot.
   void teardown(Conn& c, std::error_code why, bool close_fd = true) noexcept;
   std::size_t open_count() const noexcept { return live_; }
-  /// Connections assigned to this loop, counted by the acceptor (leastconn).
+  /// Counts a connection accepted for this loop before it is adopted: for
+  /// leastconn (`assigned`) and for maxAcceptFD (the server-wide count).
+  void reserve() noexcept {
+    assigned.fetch_add(1, std::memory_order_relaxed);
+    shared_.open_conns.fetch_add(1, std::memory_order_relaxed);
+  }
+  void unreserve() noexcept {
+    assigned.fetch_sub(1, std::memory_order_relaxed);
+    shared_.open_conns.fetch_sub(1, std::memory_order_relaxed);
+  }
   std::atomic<int> assigned{0};
 
   // --- what Conn borrows from its loop ------------------------------------
@@ -67,6 +76,8 @@ class Worker {
 
   // --- listeners and lifecycle --------------------------------------------
   void add_listener(std::unique_ptr<Listener> l);
+  /// Starts listening (after on_ready). Loop thread.
+  void arm_listeners();
   /// Graceful stop on this loop: close listeners, close connections after
   /// their output flushes, abort the rest at the deadline, then stop.
   void begin_stop();

@@ -185,8 +185,9 @@ json parse_json(std::string_view text) {
   };
   try {
     return json::parse(text.begin(), text.end(), check, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    // Drop nlohmann's "[json.exception.parse_error.101] " tag; keep the position.
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number like 1e400. Drop nlohmann's
+    // "[json.exception.parse_error.101] " tag; keep the position.
     std::string_view what = e.what();
     if (auto tag = what.find("] "); tag != std::string_view::npos) what.remove_prefix(tag + 2);
     throw ConfigError("invalid JSON: " + std::string(what));

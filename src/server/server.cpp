@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -68,14 +69,23 @@ class ServerCore {
     }
     threads.clear();
   }
+  // Removes the socket files this server created — only if they are still
+  // ours (same inode): another server may have bound the path since.
   void remove_unix_files() noexcept {
-    for (std::size_t i = 0; i < urls.size() && i < bound.size(); ++i) {
-      const auto& u = urls[i];
-      if (u.transport == Transport::unix_stream && !u.path.empty() && u.path[0] != '@') {
-        ::unlink(u.path.c_str());
+    for (const auto& f : unix_files) {
+      struct stat st{};
+      if (::lstat(f.path.c_str(), &st) == 0 && st.st_dev == f.dev && st.st_ino == f.ino) {
+        ::unlink(f.path.c_str());
       }
     }
+    unix_files.clear();
   }
+  struct UnixFile {
+    std::string path;
+    dev_t dev;
+    ino_t ino;
+  };
+  std::vector<UnixFile> unix_files;
 
   Config config;
   ServerShared shared;
@@ -114,13 +124,17 @@ std::error_code ServerCore::bind_all() {
     std::size_t copies = per_loop ? workers.size() : 1;
     for (std::size_t k = 0; k < copies; ++k) {
       std::error_code ec;
-      int fd = open_listener(url, per_loop, ec);
+      int fd = open_listener(url, per_loop, k == 0, ec);
       if (fd < 0) {
         logf(LogLevel::error, "listen %s: %s", urls[i].text.c_str(), ec.message().c_str());
         return ec;
       }
       if (k == 0) {
         bound.push_back(bound_url(fd, url));
+        struct stat st{};
+        if (is_unix && url.path[0] != '@' && ::stat(url.path.c_str(), &st) == 0) {
+          unix_files.push_back({url.path, st.st_dev, st.st_ino});
+        }
         // Port 0: the other loops' sockets join the port the kernel picked.
         if (!is_unix && url.port == 0) {
           SockAddr local;
@@ -145,6 +159,15 @@ std::error_code ServerCore::bind_all() {
 
 void ServerCore::on_loop0_start() {
   shared.handler->on_ready(*shared.server);
+  // Only now may connections arrive: on_ready runs before any on_open.
+  for (auto& w : workers) {
+    Worker* wp = w.get();
+    if (wp == workers[0].get()) {
+      wp->arm_listeners();
+    } else {
+      (void)wp->loop().post([wp] { wp->arm_listeners(); });
+    }
+  }
   ready.set_value();
   tick();
   if (config.print_stat) {
@@ -204,6 +227,7 @@ std::error_code Server::run() {
   core_->workers[0]->loop().run();
   // Loop 0 ends last in a graceful stop only by chance: wait for the rest.
   core_->join();
+  core_->remove_unix_files();
   return {};
 }
 
@@ -216,7 +240,10 @@ std::error_code Server::start() {
   return {};
 }
 
-void Server::wait() { core_->join(); }
+void Server::wait() {
+  core_->join();
+  core_->remove_unix_files();
+}
 void Server::stop() noexcept { core_->stop(); }
 
 void Server::stop_on_signals() {

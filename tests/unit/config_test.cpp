@@ -313,6 +313,8 @@ TEST(ParseConfig, InvalidJsonHasPosition) {
   EXPECT_CONTAINS(parse_error("{\"ncpu\": 1,}"), "invalid JSON");
   EXPECT_CONTAINS(parse_error("{} {}"), "invalid JSON");
   EXPECT_CONTAINS(parse_error("{\"listenAddrs\": [\"\xff\"]}"), "invalid JSON");
+  EXPECT_EQ(parse_error(R"({"idleLimit": 1e400})"),
+            "invalid JSON: number overflow parsing '1e400'");
 }
 
 TEST(ParseConfig, TopLevelMustBeObject) {

@@ -397,14 +397,15 @@ TEST_F(Commands, MultiKey) {
 }
 
 TEST_F(Commands, Errors) {
-  EXPECT_EQ(run({"FOO"}), "-ERR unknown command 'FOO', with args beginning: \r\n");
+  EXPECT_EQ(run({"FOO"}), "-ERR unknown command 'FOO', with args beginning with: \r\n");
   EXPECT_EQ(run({"foo", "a", "b c"}),
-            "-ERR unknown command 'foo', with args beginning: 'a' 'b c' \r\n");
+            "-ERR unknown command 'foo', with args beginning with: 'a' 'b c' \r\n");
   EXPECT_EQ(run({"fo\r\no", "x\ny"}),
-            "-ERR unknown command 'fo  o', with args beginning: 'x y' \r\n");
+            "-ERR unknown command 'fo  o', with args beginning with: 'x y' \r\n");
   const std::string long_arg(200, 'z');
-  EXPECT_EQ(run({"foo", long_arg, "next"}), "-ERR unknown command 'foo', with args beginning: '" +
-                                                std::string(128, 'z') + "' \r\n");
+  EXPECT_EQ(
+      run({"foo", long_arg, "next"}),
+      "-ERR unknown command 'foo', with args beginning with: '" + std::string(128, 'z') + "' \r\n");
 }
 
 TEST_F(Commands, ServerAndIntrospection) {

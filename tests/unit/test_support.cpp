@@ -43,7 +43,8 @@ std::uint16_t port_of(std::string_view url) {
   if (q != std::string_view::npos) rest = rest.substr(0, q);
   auto colon = rest.rfind(':');
   if (colon == std::string_view::npos) return 0;
-  if (auto bracket = rest.rfind(']'); bracket != std::string_view::npos && bracket > colon) return 0;
+  if (auto bracket = rest.rfind(']'); bracket != std::string_view::npos && bracket > colon)
+    return 0;
   unsigned long v = 0;
   for (char ch : rest.substr(colon + 1)) {
     if (ch < '0' || ch > '9') return 0;
@@ -61,9 +62,13 @@ TestServer::TestServer(Handler& handler, Config cfg) : server_(handler, std::mov
   if (!addrs.empty()) port_ = port_of(addrs[0]);
 }
 
-TestServer::~TestServer() { stop_and_wait(); }
+TestServer::~TestServer() {
+  stop_and_wait();
+}
 
-std::uint16_t TestServer::port(std::size_t i) const { return port_of(server_.addresses().at(i)); }
+std::uint16_t TestServer::port(std::size_t i) const {
+  return port_of(server_.addresses().at(i));
+}
 
 void TestServer::stop_and_wait() {
   if (stopped_) return;
@@ -317,7 +322,8 @@ bool wait_until(const std::function<bool()>& pred, Ms timeout) {
 
 std::string pattern(std::size_t n, std::uint64_t offset) {
   std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = pattern_byte(offset + i);
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = pattern_byte(offset + i);
   return s;
 }
 

@@ -1,0 +1,1 @@
+weft_unit_test(loop_test loop_test.cpp)
