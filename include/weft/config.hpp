@@ -60,9 +60,9 @@ struct Config {
 /// Parses JSON text over the embedded defaults. Unknown fields, wrong types
 /// and bad values throw ConfigError with the field's name and the reason.
 /// The result is validated. Comments (// and /* */) are allowed.
-Config parse_config(std::string_view json);
+Config parse_config(std::string_view text);
 /// As above, over `base`: fields the text does not name keep base's values.
-Config parse_config(std::string_view json, const Config& base);
+Config parse_config(std::string_view text, const Config& base);
 /// Reads and parses a config file; errors name the path.
 Config load_config(const std::string& path);
 Config load_config(const std::string& path, const Config& base);

@@ -77,8 +77,9 @@ constexpr Scheme kSchemes[] = {
 
 void parse_unix(std::string_view url, std::string_view path, ListenUrl& u) {
   if (path.empty() || path == "@") fail(url, "unix socket path is empty");
-  // sun_path holds a pathname plus its NUL, or '\0' + an abstract name.
-  const std::size_t max = sizeof(sockaddr_un{}.sun_path) - (path[0] == '@' ? 0 : 1);
+  // sun_path holds a pathname plus its NUL, or '\0' + an abstract name; one
+  // limit for both keeps the '@' form one byte short of the maximum.
+  constexpr std::size_t max = sizeof(sockaddr_un{}.sun_path) - 1;
   if (path.size() > max) {
     fail(url, "unix socket path is longer than " + std::to_string(max) + " bytes");
   }
@@ -169,7 +170,12 @@ void parse_query(std::string_view url, std::string_view query, ListenUrl& u) {
     const auto eq = item.find('=');
     const std::string key(item.substr(0, eq));
     if (eq == std::string_view::npos) {
-      fail(url, "option \"" + key + "\" needs a value (e.g. " + key + "=...)");
+      std::string why = "option \"";
+      why += key;
+      why += "\" needs a value (e.g. ";
+      why += key;
+      why += "=...)";
+      fail(url, why);
     }
     const std::string_view value = item.substr(eq + 1);
     if (key == "reuseport") {

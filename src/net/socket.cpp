@@ -120,10 +120,9 @@ int open_listener(const ListenUrl& url, bool reuseport, bool first, std::error_c
       ::close(fd);
       return -1;
     }
-    // tcp:// with an empty host listens on both families; tcp6:// only on v6.
+    // tcp:// with an IPv6 wildcard listens on both families; tcp6:// only on v6.
     if (addr.family() == AF_INET6) {
-      bool v6_scheme = url.text.rfind("tcp6", 0) == 0 || url.text.rfind("udp6", 0) == 0;
-      int v6only = url.host.empty() && !v6_scheme ? 0 : 1;
+      int v6only = url.v6only ? 1 : 0;
       ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
     }
   }

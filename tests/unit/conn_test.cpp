@@ -1380,6 +1380,45 @@ TEST(ConnClose, AbortFromOtherThreadDropsQueuedOutput) {
   EXPECT_FALSE(handle.alive());
 }
 
+TEST(ConnFlow, PauseAndResumeReading) {
+  // Pause from inside a callback: the first message is echoed, then nothing
+  // is read until resume_reading().
+  struct Pauser : EchoHandler {
+    std::atomic<bool> paused{false};
+    std::mutex mu;
+    ConnHandle h;
+    std::size_t on_data(Conn& c, Bytes in) override {
+      c.write(in);
+      if (!paused.exchange(true)) {
+        c.pause_reading();
+        std::lock_guard lock(mu);
+        h = c.handle();
+      }
+      return in.size();
+    }
+  } p;
+  TestServer srv(p);
+  Client c2 = Client::tcp(srv.port());
+  ASSERT_EQ(c2.send_all("first"), 5u);
+  EXPECT_EQ(c2.recv_exact(5), "first");
+  ASSERT_EQ(c2.send_all("second"), 6u);
+  EXPECT_EQ(c2.recv_some(64, 200ms), "");
+  EXPECT_EQ(srv.stats().bytes_in, 5u);
+  ConnHandle h;
+  {
+    std::lock_guard lock(p.mu);
+    h = p.h;
+  }
+  bool paused = false;
+  ASSERT_TRUE(run_on(h, [&paused](Conn& c) {
+    paused = c.reading_paused();
+    c.resume_reading();
+  }));
+  EXPECT_TRUE(paused);
+  EXPECT_EQ(c2.recv_exact(6), "second");
+  EXPECT_EQ(srv.stats().bytes_in, 11u);
+}
+
 // =====================================================================================
 // 12. on_drained and queued().
 // =====================================================================================
@@ -1524,6 +1563,38 @@ TEST(ConnStop, GracefulStopFlushesToReaderThatKeepsUp) {
   EXPECT_EQ(srv.stats().closed_stop, 0u);
   ASSERT_EQ(h.closes.size(), 1u);
   EXPECT_FALSE(h.closes.at(0)) << h.closes.at(0).message();
+}
+
+// chanSize bounds user traffic; it must not turn a graceful stop into an
+// abrupt one when the queue happens to be full at that moment.
+TEST(ConnStop, StopIsGracefulEvenWhenTaskQueueIsFull) {
+  StopHandler h;
+  Config cfg = test_config();
+  cfg.chan_size = 1;
+  cfg.stop_timeout_ms = 2000;
+  TestServer srv(h, cfg);
+  Client cl = Client::tcp(srv.port());
+  ASSERT_TRUE(wait_until([&] { return h.count() == 1; }));
+  const ConnHandle handle = h.snapshot()[0];
+
+  std::atomic<bool> started{false}, release{false};
+  ASSERT_FALSE(handle.post([&](Conn&) {
+    started = true;
+    wait_until([&] { return release.load(); }, 3s);
+  }));
+  ASSERT_TRUE(wait_until([&] { return started.load(); }));
+  ASSERT_FALSE(handle.post([](Conn&) {}));  // the queue now holds chanSize tasks
+  EXPECT_EQ(handle.post([](Conn&) {}), errc::queue_full);
+
+  srv.server().stop();
+  release = true;
+  srv.server().wait();
+  EXPECT_EQ(h.shutdowns.load(), 1) << "stop() degraded to an abrupt halt";
+  // Graceful: the connection was closed (orderly) before wait() returned.
+  EXPECT_EQ(h.closes.size(), 1u);
+  EXPECT_EQ(srv.stats().closed_local, 1u);
+  EXPECT_TRUE(cl.wait_closed(100ms));
+  EXPECT_TRUE(cl.eof());
 }
 
 TEST(ConnStop, StopWithNoConnectionsIsQuick) {
