@@ -129,6 +129,16 @@ value() {
   echo "NA"
 }
 
+# stats: numbers on stdin -> "median min max"
+stats() {
+  sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "NA NA NA"; exit }
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    print m, v[1], v[NR] }'
+}
+# fmt VALUE PRINTF-FORMAT ("NA" -> "n/a")
+fmt() { awk -v x="$1" -v f="$2" 'BEGIN { if (x == "NA") print "n/a"; else printf f, x }'; }
+
 machine_info() {
   local model
   model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)

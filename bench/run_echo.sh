@@ -8,7 +8,8 @@
 # Environment: WARMUP (s, default 1), SERVER_CPU (0), CLIENT_CPU (1),
 #              RESULTS_DIR (bench/results), NOISY_PCT (10) and RETRIES (2):
 #              a run during which other processes used more than NOISY_PCT %
-#              CPU is repeated up to RETRIES times, then reported with a warning.
+#              CPU is repeated up to RETRIES times, then reported with a warning;
+#              ONLY (abc): the scenarios to run, e.g. ONLY=c.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -17,6 +18,7 @@ DURATION=${3:-5}
 WARMUP=${WARMUP:-1}
 NOISY_PCT=${NOISY_PCT:-10}
 RETRIES=${RETRIES:-2}
+ONLY=${ONLY:-abc}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$HERE/common.sh"
@@ -35,9 +37,9 @@ RAW="$WORK/raw.tsv"
 : >"$RAW"
 
 n=${#CONTENDERS[@]}
-est=$(awk -v r="$ROUNDS" -v s="${#SCENARIOS[@]}" -v n="$n" -v d="$DURATION" -v w="$WARMUP" \
+est=$(awk -v r="$ROUNDS" -v s="${#ONLY}" -v n="$n" -v d="$DURATION" -v w="$WARMUP" \
   'BEGIN { printf "%.0f", r * s * n * (d + w + 0.5) }')
-log "$ROUNDS round(s) x ${#SCENARIOS[@]} scenarios x $n contenders, ${DURATION}s + ${WARMUP}s warmup each: ~${est}s (more if noisy runs are repeated)"
+log "$ROUNDS round(s) x ${#ONLY} scenario(s) x $n contenders, ${DURATION}s + ${WARMUP}s warmup each: ~${est}s (more if noisy runs are repeated)"
 
 # attempt ROUND SCENARIO CONTENDER: one server + one loadgen run; sets STATUS, LINE.
 attempt() {
@@ -88,6 +90,7 @@ run_one() {
 
 for ((round = 1; round <= ROUNDS; round++)); do
   for sc in "${SCENARIOS[@]}"; do
+    [[ "$ONLY" == *"${sc%%|*}"* ]] || continue
     for ((k = 0; k < n; k++)); do  # interleaved; start position rotates per round
       run_one "$round" "$sc" "${CONTENDERS[$(((k + round - 1) % n))]}"
     done
@@ -98,15 +101,7 @@ done
 
 # column SID NAME FIELD -> the values of FIELD (1-based TSV column) of ok runs
 column() { awk -F'\t' -v s="$1" -v c="$2" -v k="$3" '$1 == s && $2 == c && $4 == "ok" && $k != "NA" { print $k }' "$RAW"; }
-# stats: numbers on stdin -> "median min max"
-stats() {
-  sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "NA NA NA"; exit }
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-    print m, v[1], v[NR] }'
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
-fmt() { awk -v x="$1" -v f="$2" 'BEGIN { if (x == "NA") print "n/a"; else printf f, x }'; }
 
 mkdir -p "${RESULTS_DIR:=$HERE/results}"
 OUT_MD="$RESULTS_DIR/echo-$(date +%Y%m%d-%H%M%S).md"
@@ -127,6 +122,7 @@ OUT_MD="$RESULTS_DIR/echo-$(date +%Y%m%d-%H%M%S).md"
   fi
   for sc in "${SCENARIOS[@]}"; do
     IFS='|' read -r sid title _ <<<"$sc"
+    [[ "$ONLY" == *"$sid"* ]] || continue
     read -r floor_rate _ _ < <(column "$sid" floor 5 | stats)
     read -r floor_cpu _ _ < <(column "$sid" floor 6 | stats)
     echo

@@ -105,6 +105,19 @@ run_one() {
   log "round $round  $name  ${test^^} -P $p: $rps req/s, $(tail -1 "$WORK/raw.tsv" | cut -f6) CPU us/req"
 }
 
+# Other load on the machine skews both servers; say so rather than hide it.
+busy_pct() {  # CPU% (of one CPU) busy over one second, whole machine
+  local a b
+  a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN { split(a, x, " "); split(b, y, " ")
+    t = y[2] - x[2]; printf "%.0f", (t > 0) ? 100 * n * (y[1] - x[1]) / t : 0 }'
+}
+IDLE_BUSY=$(busy_pct)
+((IDLE_BUSY <= 10)) ||
+  log "WARNING: the machine is not idle (${IDLE_BUSY}% of a CPU busy before starting); results will be noisy"
+
 : >"$WORK/raw.tsv"
 log "$ROUNDS round(s) x ${#TESTS[@]} tests x ${#PIPELINES[@]} pipelines x 2 servers, $REQUESTS requests each"
 for round in $(seq "$ROUNDS"); do
@@ -131,7 +144,7 @@ report() {
   echo "build type ${bt:-unknown}. \`redis-benchmark -t TEST -n $REQUESTS -c $CLIENTS -q [-P 16]\`,"
   echo "servers on CPU $SERVER_CPU (weft: \`--loops 1\`; redis: \`--save '' --appendonly no\`),"
   echo "redis-benchmark on CPU $CLIENT_CPU; median of $ROUNDS round(s). CPU = server utime+stime"
-  echo "per request over the run (${TICK_US} us ticks)."
+  echo "per request over the run (${TICK_US} us ticks). Machine busy before start: ${IDLE_BUSY}% of a CPU."
   echo
   echo "| test | pipeline | weft req/s | redis req/s | req/s weft/redis | weft CPU us/req | redis CPU us/req | CPU weft/redis |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|"

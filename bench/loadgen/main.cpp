@@ -138,6 +138,7 @@ Options parse_options(int argc, char** argv) {
         else die("unknown option %s (try --help)", argv[i - 1]);
     }
     if (o.port == 0 && o.unix_path.empty()) die("need --port or --unix (try --help)");
+    if (o.idle_conns == 0 && o.duration <= 0.0) die("--duration must be > 0");
     return o;
 }
 

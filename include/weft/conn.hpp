@@ -122,6 +122,7 @@ class Conn final : public IoWatcher {
     kUnix = 128,          // not TCP: no TCP socket options
     kPeerClosed = 256,    // the peer closed its side (orderly)
     kHadQueue = 512,      // output queued since the last on_drained
+    kInOnData = 1024,     // inside on_data (which sees the held input)
   };
 
   detail::Worker* worker_;

@@ -54,6 +54,9 @@ class EventLoop {
   /// errc::loop_stopped once the loop has finished, errc::queue_full when
   /// the queue holds `chan_size` tasks.
   std::error_code post(std::function<void()> task);
+  /// As post() but never refused for chanSize: for the few messages that
+  /// must not be lost (graceful stop, connections handed between loops).
+  std::error_code post_control(std::function<void()> task);
   /// Runs `task` now when called on the loop thread, else posts it.
   void dispatch(std::function<void()> task);
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(std::memory_order_relaxed); }

@@ -52,6 +52,10 @@ void EventLoop::stop() noexcept {
 
 std::error_code EventLoop::post(std::function<void()> task) { return tasks_->push(std::move(task)); }
 
+std::error_code EventLoop::post_control(std::function<void()> task) {
+  return tasks_->push(std::move(task), /*bounded=*/false);
+}
+
 void EventLoop::dispatch(std::function<void()> task) {
   if (in_loop_thread()) {
     task();

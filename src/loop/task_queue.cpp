@@ -16,13 +16,13 @@ TaskQueue::TaskQueue() : efd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
 
 TaskQueue::~TaskQueue() { ::close(efd_); }
 
-std::error_code TaskQueue::push(std::function<void()> task) {
+std::error_code TaskQueue::push(std::function<void()> task, bool bounded) {
   bool was_empty;
   {
     std::lock_guard lock(mu_);
     if (closed_) return errc::loop_stopped;
     std::size_t limit = limit_.load(std::memory_order_relaxed);
-    if (limit != 0 && queue_.size() >= limit) return errc::queue_full;
+    if (bounded && limit != 0 && queue_.size() >= limit) return errc::queue_full;
     was_empty = queue_.empty();
     queue_.push_back(std::move(task));
     pending_.store(true, std::memory_order_release);

@@ -18,7 +18,8 @@ class TaskQueue final : public IoWatcher {
   int fd() const noexcept { return efd_; }
 
   /// Any thread. Wakes the loop when the queue goes from empty to non-empty.
-  std::error_code push(std::function<void()> task);
+  /// `bounded` false ignores the limit (control messages that must not be lost).
+  std::error_code push(std::function<void()> task, bool bounded = true);
   /// Loop thread: runs what is queued now (tasks posted meanwhile wait).
   void run_all();
   bool empty() const noexcept { return !pending_.load(std::memory_order_acquire); }

@@ -104,7 +104,9 @@ void Conn::deliver(Bytes fresh) {
     view = in_->view();
   }
   worker_->current = this;
+  flags_ |= kInOnData;
   std::size_t used = std::min(handler_->on_data(*this, view), view.size());
+  flags_ &= static_cast<std::uint16_t>(~kInOnData);
   if (used) worker_->stats().msgs_in.add();
   if (!(flags_ & kDead)) {
     std::size_t rest = view.size() - used;
@@ -187,6 +189,11 @@ void Conn::writev(std::span<const Bytes> pieces) {
         return;
       }
       flush_cork();
+      if (out_) {  // the cork's tail is queued now: stay behind it
+        for (Bytes p : pieces) out_->append(p);
+        after_enqueue();
+        return;
+      }
     }
   }
   send_now(pieces.data(), pieces.size());
@@ -277,6 +284,7 @@ void Conn::handle_writable() {
     return;
   }
   worker_->stats().bytes_out.add(static_cast<std::uint64_t>(w));
+  worker_->touch(*this);  // output draining counts as activity for idleLimit
   out_->consume(static_cast<std::size_t>(w));
   std::size_t limit = worker_->config().cli_sbuf_limit;
   if ((flags_ & kPausedBySbuf) && out_->size() <= limit / 2) {
@@ -356,9 +364,9 @@ DetachedConn Conn::detach() {
   if (worker_->current == this) {
     d.unsent.append(worker_->cork().view());
     worker_->cork().clear();
-  } else if (in_) {
-    d.unconsumed.assign(in_->view());  // inside on_data the caller holds it
   }
+  // Inside on_data the caller holds the input already (`in` covers it).
+  if (in_ && !(flags_ & kInOnData)) d.unconsumed.assign(in_->view());
   flags_ |= kClosing;
   worker_->teardown(*this, errc::detached, /*close_fd=*/false);
   return d;

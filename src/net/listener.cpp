@@ -173,7 +173,7 @@ void StreamAcceptor::on_io(std::uint32_t) {
     handoff->to = target;
     handoff->fd = fd;
     // A failed post drops the lambda, and with it the last reference.
-    (void)target->loop().post([handoff, idx = index_, unix = is_unix_] {
+    (void)target->loop().post_control([handoff, idx = index_, unix = is_unix_] {
       handoff->to->adopt(std::exchange(handoff->fd, -1), idx, unix);
     });
   }

@@ -112,7 +112,6 @@ void Worker::teardown(Conn& c, std::error_code why, bool close_fd) noexcept {
   loop_.unwatch(c.fd_);
 
   stats_.closed.add();
-  stats_.open.sub();
   if (!why) {
     ((c.flags_ & Conn::kPeerClosed) ? stats_.closed_peer : stats_.closed_local).add();
   } else if (why == errc::idle_timeout) {
@@ -129,8 +128,10 @@ void Worker::teardown(Conn& c, std::error_code why, bool close_fd) noexcept {
     stats_.closed_error.add();
   }
 
+
   c.handler_->on_close(c, why);
   if (close_fd) ::close(c.fd_);
+  stats_.open.sub();  // after close(): open == 0 means every descriptor is released
   --live_;
   unreserve();
   dead_.push_back(&c);

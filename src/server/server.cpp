@@ -165,7 +165,7 @@ void ServerCore::on_loop0_start() {
     if (wp == workers[0].get()) {
       wp->arm_listeners();
     } else {
-      (void)wp->loop().post([wp] { wp->arm_listeners(); });
+      (void)wp->loop().post_control([wp] { wp->arm_listeners(); });
     }
   }
   ready.set_value();
@@ -196,12 +196,12 @@ void ServerCore::stop() noexcept {
       Worker* wp = w.get();
       if (wp->loop().in_loop_thread()) {
         wp->begin_stop();
-      } else if (wp->loop().post([wp] { wp->begin_stop(); })) {
+      } else if (wp->loop().post_control([wp] { wp->begin_stop(); })) {
         wp->loop().stop();  // cannot reach it gracefully
       }
     }
   };
-  if (workers[0]->loop().post(begin)) halt_now();
+  if (workers[0]->loop().post_control(begin)) halt_now();
 }
 
 void ServerCore::start_threads(bool include_loop0) {

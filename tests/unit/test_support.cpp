@@ -10,6 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -320,18 +322,66 @@ bool wait_until(const std::function<bool()>& pred, Ms timeout) {
   }
 }
 
+namespace {
+
+// pattern_byte(i) for i in one aligned 256-byte block depends only on
+// i & 255 and on a per-block constant: 256 precomputed rows make every
+// block one memcpy/memcmp (fast under the sanitizers too).
+using PatternRow = std::array<char, 256>;
+
+const std::array<PatternRow, 256>& pattern_rows() {
+  static const auto rows = [] {
+    std::array<PatternRow, 256> r{};
+    for (std::size_t c = 0; c < 256; ++c) {
+      for (std::size_t k = 0; k < 256; ++k)
+        r[c][k] = static_cast<char>((k * 131 + c) & 0xff);
+    }
+    return r;
+  }();
+  return rows;
+}
+
+// Calls fn(row_bytes, length, position) for each run of [offset, offset + n)
+// that lies within one 256-byte block.
+template <typename Fn>
+void for_each_run(std::size_t n, std::uint64_t offset, Fn fn) {
+  const auto& rows = pattern_rows();
+  std::size_t pos = 0;
+  while (pos < n) {
+    std::uint64_t i = offset + pos;
+    std::uint64_t block = i >> 8;
+    std::size_t k = static_cast<std::size_t>(i & 255);
+    std::size_t run = std::min<std::size_t>(256 - k, n - pos);
+    const PatternRow& row = rows[static_cast<std::size_t>((block * 7 + (block >> 8)) & 0xff)];
+    if (!fn(row.data() + k, run, pos)) return;
+    pos += run;
+  }
+}
+
+}  // namespace
+
 std::string pattern(std::size_t n, std::uint64_t offset) {
   std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i)
-    s[i] = pattern_byte(offset + i);
+  for_each_run(n, offset, [&s](const char* src, std::size_t len, std::size_t pos) {
+    std::memcpy(s.data() + pos, src, len);
+    return true;
+  });
   return s;
 }
 
 std::size_t pattern_mismatch(std::string_view data, std::uint64_t offset) {
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    if (data[i] != pattern_byte(offset + i)) return i;
-  }
-  return std::string_view::npos;
+  std::size_t at = std::string_view::npos;
+  for_each_run(data.size(), offset, [&](const char* want, std::size_t len, std::size_t pos) {
+    if (std::memcmp(data.data() + pos, want, len) == 0) return true;
+    for (std::size_t j = 0; j < len; ++j) {
+      if (data[pos + j] != want[j]) {
+        at = pos + j;
+        break;
+      }
+    }
+    return false;
+  });
+  return at;
 }
 
 std::string unique_abstract_name() {
