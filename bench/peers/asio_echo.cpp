@@ -23,72 +23,72 @@ using asio::ip::tcp;
 namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
-public:
-    explicit Session(tcp::socket socket) : socket_(std::move(socket)) {}
+ public:
+  explicit Session(tcp::socket socket) : socket_(std::move(socket)) {}
 
-    void start() { do_read(); }
+  void start() { do_read(); }
 
-private:
-    void do_read() {
-        socket_.async_read_some(asio::buffer(data_),
-                                [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                                    if (!ec) self->do_write(n);
-                                });
-    }
+ private:
+  void do_read() {
+    socket_.async_read_some(asio::buffer(data_), [self = shared_from_this()](
+                                                     boost::system::error_code ec, std::size_t n) {
+      if (!ec) self->do_write(n);
+    });
+  }
 
-    void do_write(std::size_t n) {
-        asio::async_write(socket_, asio::buffer(data_, n),
-                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                              if (!ec) self->do_read();
-                          });
-    }
+  void do_write(std::size_t n) {
+    asio::async_write(socket_, asio::buffer(data_, n),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        if (!ec) self->do_read();
+                      });
+  }
 
-    tcp::socket socket_;
-    std::array<char, 64 * 1024> data_;
+  tcp::socket socket_;
+  std::array<char, 64 * 1024> data_;
 };
 
 class Server {
-public:
-    Server(asio::io_context& io, unsigned short port)
-        : acceptor_(io, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), port)) {
-        do_accept();
-    }
+ public:
+  Server(asio::io_context& io, unsigned short port)
+      : acceptor_(io, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), port)) {
+    do_accept();
+  }
 
-private:
-    void do_accept() {
-        acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-            if (!ec) {
-                socket.set_option(tcp::no_delay(true), ec);
-                std::make_shared<Session>(std::move(socket))->start();
-            }
-            do_accept();
-        });
-    }
+ private:
+  void do_accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(socket))->start();
+      }
+      do_accept();
+    });
+  }
 
-    tcp::acceptor acceptor_;
+  tcp::acceptor acceptor_;
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    int port = 0;
-    for (int i = 1; i + 1 < argc; i += 2)
-        if (std::strcmp(argv[i], "--port") == 0) port = std::atoi(argv[i + 1]);
-    if (port <= 0 || port > 65535) {
-        std::fprintf(stderr, "usage: %s --port N\n", argv[0]);
-        return 2;
-    }
-    try {
-        asio::io_context io(1);  // concurrency hint: single-threaded
-        asio::signal_set signals(io, SIGINT, SIGTERM);
-        signals.async_wait([&io](boost::system::error_code, int) { io.stop(); });
-        Server server(io, static_cast<unsigned short>(port));
-        std::printf("listening on tcp://127.0.0.1:%d\n", port);
-        std::fflush(stdout);
-        io.run();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "asio_echo: %s\n", e.what());
-        return 1;
-    }
-    return 0;
+  int port = 0;
+  for (int i = 1; i + 1 < argc; i += 2)
+    if (std::strcmp(argv[i], "--port") == 0) port = std::atoi(argv[i + 1]);
+  if (port <= 0 || port > 65535) {
+    std::fprintf(stderr, "usage: %s --port N\n", argv[0]);
+    return 2;
+  }
+  try {
+    asio::io_context io(1);  // concurrency hint: single-threaded
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&io](boost::system::error_code, int) { io.stop(); });
+    Server server(io, static_cast<unsigned short>(port));
+    std::printf("listening on tcp://127.0.0.1:%d\n", port);
+    std::fflush(stdout);
+    io.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "asio_echo: %s\n", e.what());
+    return 1;
+  }
+  return 0;
 }

@@ -10,7 +10,8 @@ namespace {
 class Echo final : public weft::Handler {
  public:
   void on_ready(weft::Server& server) override {
-    for (const auto& url : server.addresses()) std::printf("listening on %s\n", url.c_str());
+    for (const auto& url : server.addresses())
+      std::printf("listening on %s\n", url.c_str());
     std::printf("try: nc %s   (Ctrl-C stops the server)\n", hint(server).c_str());
     std::fflush(stdout);
   }

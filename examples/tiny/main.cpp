@@ -8,7 +8,8 @@ int main(int argc, char** argv) {
   auto cli = weft::parse_command_line(argc, argv, "tcp://127.0.0.1:8080");
   weft::Callbacks cb;
   cb.ready = [](weft::Server& s) {
-    for (const auto& url : s.addresses()) std::printf("listening on %s\n", url.c_str());
+    for (const auto& url : s.addresses())
+      std::printf("listening on %s\n", url.c_str());
     std::fflush(stdout);
   };
   cb.data = [](weft::Conn& c, weft::Bytes in) {

@@ -9,7 +9,8 @@ namespace {
 class UdpEcho final : public weft::Handler {
  public:
   void on_ready(weft::Server& server) override {
-    for (const auto& url : server.addresses()) std::printf("listening on %s\n", url.c_str());
+    for (const auto& url : server.addresses())
+      std::printf("listening on %s\n", url.c_str());
     std::fflush(stdout);
   }
   std::size_t on_data(weft::Conn&, weft::Bytes in) override { return in.size(); }

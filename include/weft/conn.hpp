@@ -43,7 +43,9 @@ class Conn final : public IoWatcher {
   void write(Bytes data);
   /// Sends several pieces in order, with one writev when possible.
   void writev(std::span<const Bytes> pieces);
-  void writev(std::initializer_list<Bytes> pieces) { writev(std::span(pieces.begin(), pieces.size())); }
+  void writev(std::initializer_list<Bytes> pieces) {
+    writev(std::span(pieces.begin(), pieces.size()));
+  }
   /// Bytes accepted by write() that the kernel has not taken yet.
   std::size_t queued() const noexcept;
 
@@ -112,17 +114,17 @@ class Conn final : public IoWatcher {
   std::error_code pending_error() const noexcept;
 
   enum Flag : std::uint16_t {
-    kClosing = 1,         // close() called: flush, then tear down
-    kDead = 2,            // torn down, waiting for the slot to be reused
-    kPausedByUser = 4,    // pause_reading()
-    kPausedBySbuf = 8,    // cliSbufLimit reached (policy pause)
-    kWriteArmed = 16,     // EPOLLOUT armed
-    kWoken = 32,          // wake() pending
-    kReadArmed = 64,      // EPOLLIN armed
-    kUnix = 128,          // not TCP: no TCP socket options
-    kPeerClosed = 256,    // the peer closed its side (orderly)
-    kHadQueue = 512,      // output queued since the last on_drained
-    kInOnData = 1024,     // inside on_data (which sees the held input)
+    kClosing = 1,       // close() called: flush, then tear down
+    kDead = 2,          // torn down, waiting for the slot to be reused
+    kPausedByUser = 4,  // pause_reading()
+    kPausedBySbuf = 8,  // cliSbufLimit reached (policy pause)
+    kWriteArmed = 16,   // EPOLLOUT armed
+    kWoken = 32,        // wake() pending
+    kReadArmed = 64,    // EPOLLIN armed
+    kUnix = 128,        // not TCP: no TCP socket options
+    kPeerClosed = 256,  // the peer closed its side (orderly)
+    kHadQueue = 512,    // output queued since the last on_drained
+    kInOnData = 1024,   // inside on_data (which sees the held input)
   };
 
   detail::Worker* worker_;
@@ -133,7 +135,7 @@ class Conn final : public IoWatcher {
   int fd_;
   std::uint32_t slot_;
   std::uint32_t gen_;
-  std::uint32_t idle_prev_ = 0;   // idle list links (slot + 1; 0 = none)
+  std::uint32_t idle_prev_ = 0;  // idle list links (slot + 1; 0 = none)
   std::uint32_t idle_next_ = 0;
   std::uint32_t last_active_ = 0;  // coarse loop time in ms, for idleLimit
   std::uint16_t listener_;

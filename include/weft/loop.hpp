@@ -59,7 +59,9 @@ class EventLoop {
   std::error_code post_control(std::function<void()> task);
   /// Runs `task` now when called on the loop thread, else posts it.
   void dispatch(std::function<void()> task);
-  bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(std::memory_order_relaxed); }
+  bool in_loop_thread() const noexcept {
+    return std::this_thread::get_id() == thread_id_.load(std::memory_order_relaxed);
+  }
 
   /// Timers: loop thread only. The callback runs on the loop thread.
   TimerId run_after(Millis delay, std::function<void()> fn);

@@ -24,32 +24,32 @@ class Counter {
 };
 
 struct LoopStats {
-  Counter accepted;       ///< connections accepted onto this loop
-  Counter open;           ///< connections open now (a gauge)
-  Counter closed;         ///< connections closed, all reasons
-  Counter closed_peer;    ///< orderly close by the peer
-  Counter closed_local;   ///< close()/abort()/Action::close by the application
-  Counter closed_error;   ///< a socket error (reset, ...)
-  Counter closed_idle;    ///< idleLimit
-  Counter closed_pkt;     ///< pktSizeLimit
-  Counter closed_sbuf;    ///< cliSbufLimit with policy close
-  Counter closed_stop;    ///< server stop deadline
+  Counter accepted;      ///< connections accepted onto this loop
+  Counter open;          ///< connections open now (a gauge)
+  Counter closed;        ///< connections closed, all reasons
+  Counter closed_peer;   ///< orderly close by the peer
+  Counter closed_local;  ///< close()/abort()/Action::close by the application
+  Counter closed_error;  ///< a socket error (reset, ...)
+  Counter closed_idle;   ///< idleLimit
+  Counter closed_pkt;    ///< pktSizeLimit
+  Counter closed_sbuf;   ///< cliSbufLimit with policy close
+  Counter closed_stop;   ///< server stop deadline
   Counter bytes_in, bytes_out;
   Counter msgs_in;   ///< on_data calls that consumed bytes
   Counter msgs_out;  ///< write()/writev() calls
   Counter datagrams_in, datagrams_out;
   Counter datagrams_dropped;  ///< larger than bufSize
-  Counter accept_errors;   ///< accept failures (EMFILE included)
-  Counter fd_exhausted;    ///< EMFILE/ENFILE events
-  Counter sbuf_pauses;     ///< reads paused by cliSbufLimit
+  Counter accept_errors;      ///< accept failures (EMFILE included)
+  Counter fd_exhausted;       ///< EMFILE/ENFILE events
+  Counter sbuf_pauses;        ///< reads paused by cliSbufLimit
 };
 
 /// A plain snapshot (sum over loops).
 struct StatsSnapshot {
   std::uint64_t accepted = 0, open = 0, closed = 0, closed_peer = 0, closed_local = 0,
-                closed_error = 0, closed_idle = 0, closed_pkt = 0, closed_sbuf = 0,
-                closed_stop = 0, bytes_in = 0, bytes_out = 0, msgs_in = 0, msgs_out = 0,
-                datagrams_in = 0, datagrams_out = 0, datagrams_dropped = 0, accept_errors = 0, fd_exhausted = 0,
+                closed_error = 0, closed_idle = 0, closed_pkt = 0, closed_sbuf = 0, closed_stop = 0,
+                bytes_in = 0, bytes_out = 0, msgs_in = 0, msgs_out = 0, datagrams_in = 0,
+                datagrams_out = 0, datagrams_dropped = 0, accept_errors = 0, fd_exhausted = 0,
                 sbuf_pauses = 0;
 
   void add(const LoopStats& s) noexcept;

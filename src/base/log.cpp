@@ -1,10 +1,10 @@
 #include "weft/log.hpp"
 
+#include <sys/time.h>
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
-#include <sys/time.h>
 
 namespace weft {
 namespace {
@@ -27,9 +27,15 @@ std::atomic<LogLevel> g_level{LogLevel::info};
 
 }  // namespace
 
-void set_log_sink(LogSink sink) noexcept { g_sink.store(sink ? sink : &stderr_sink); }
-void set_log_level(LogLevel level) noexcept { g_level.store(level); }
-LogLevel log_level() noexcept { return g_level.load(std::memory_order_relaxed); }
+void set_log_sink(LogSink sink) noexcept {
+  g_sink.store(sink ? sink : &stderr_sink);
+}
+void set_log_level(LogLevel level) noexcept {
+  g_level.store(level);
+}
+LogLevel log_level() noexcept {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 void logf(LogLevel level, const char* fmt, ...) noexcept {
   if (level < log_level() || level == LogLevel::off) return;
@@ -39,7 +45,8 @@ void logf(LogLevel level, const char* fmt, ...) noexcept {
   int n = std::vsnprintf(line, sizeof line, fmt, args);
   va_end(args);
   if (n < 0) return;
-  std::size_t len = static_cast<std::size_t>(n) < sizeof line ? static_cast<std::size_t>(n) : sizeof line - 1;
+  std::size_t len =
+      static_cast<std::size_t>(n) < sizeof line ? static_cast<std::size_t>(n) : sizeof line - 1;
   g_sink.load()(level, std::string_view(line, len));
 }
 

@@ -29,24 +29,23 @@ void StatsSnapshot::add(const LoopStats& s) noexcept {
 
 std::string StatsSnapshot::to_string() const {
   char line[512];
-  std::snprintf(line, sizeof line,
-                "open=%llu accepted=%llu closed=%llu (peer=%llu local=%llu error=%llu idle=%llu "
-                "pkt=%llu sbuf=%llu stop=%llu) in=%lluB/%llu msgs out=%lluB/%llu msgs "
-                "udp_in=%llu udp_out=%llu udp_dropped=%llu accept_err=%llu fd_exhausted=%llu sbuf_pauses=%llu",
-                static_cast<unsigned long long>(open), static_cast<unsigned long long>(accepted),
-                static_cast<unsigned long long>(closed), static_cast<unsigned long long>(closed_peer),
-                static_cast<unsigned long long>(closed_local),
-                static_cast<unsigned long long>(closed_error),
-                static_cast<unsigned long long>(closed_idle), static_cast<unsigned long long>(closed_pkt),
-                static_cast<unsigned long long>(closed_sbuf), static_cast<unsigned long long>(closed_stop),
-                static_cast<unsigned long long>(bytes_in), static_cast<unsigned long long>(msgs_in),
-                static_cast<unsigned long long>(bytes_out), static_cast<unsigned long long>(msgs_out),
-                static_cast<unsigned long long>(datagrams_in),
-                static_cast<unsigned long long>(datagrams_out),
-                static_cast<unsigned long long>(datagrams_dropped),
-                static_cast<unsigned long long>(accept_errors),
-                static_cast<unsigned long long>(fd_exhausted),
-                static_cast<unsigned long long>(sbuf_pauses));
+  std::snprintf(
+      line, sizeof line,
+      "open=%llu accepted=%llu closed=%llu (peer=%llu local=%llu error=%llu idle=%llu "
+      "pkt=%llu sbuf=%llu stop=%llu) in=%lluB/%llu msgs out=%lluB/%llu msgs "
+      "udp_in=%llu udp_out=%llu udp_dropped=%llu accept_err=%llu fd_exhausted=%llu "
+      "sbuf_pauses=%llu",
+      static_cast<unsigned long long>(open), static_cast<unsigned long long>(accepted),
+      static_cast<unsigned long long>(closed), static_cast<unsigned long long>(closed_peer),
+      static_cast<unsigned long long>(closed_local), static_cast<unsigned long long>(closed_error),
+      static_cast<unsigned long long>(closed_idle), static_cast<unsigned long long>(closed_pkt),
+      static_cast<unsigned long long>(closed_sbuf), static_cast<unsigned long long>(closed_stop),
+      static_cast<unsigned long long>(bytes_in), static_cast<unsigned long long>(msgs_in),
+      static_cast<unsigned long long>(bytes_out), static_cast<unsigned long long>(msgs_out),
+      static_cast<unsigned long long>(datagrams_in), static_cast<unsigned long long>(datagrams_out),
+      static_cast<unsigned long long>(datagrams_dropped),
+      static_cast<unsigned long long>(accept_errors), static_cast<unsigned long long>(fd_exhausted),
+      static_cast<unsigned long long>(sbuf_pauses));
   return line;
 }
 

@@ -50,7 +50,9 @@ void EventLoop::stop() noexcept {
   tasks_->wake();
 }
 
-std::error_code EventLoop::post(std::function<void()> task) { return tasks_->push(std::move(task)); }
+std::error_code EventLoop::post(std::function<void()> task) {
+  return tasks_->push(std::move(task));
+}
 
 std::error_code EventLoop::post_control(std::function<void()> task) {
   return tasks_->push(std::move(task), /*bounded=*/false);
@@ -73,12 +75,24 @@ TimerId EventLoop::run_every(Millis interval, std::function<void()> fn) {
   return timers_->add(Clock::now() + interval, interval, std::move(fn));
 }
 
-bool EventLoop::cancel(TimerId id) noexcept { return timers_->cancel(id); }
-std::size_t EventLoop::timer_count() const noexcept { return timers_->size(); }
+bool EventLoop::cancel(TimerId id) noexcept {
+  return timers_->cancel(id);
+}
+std::size_t EventLoop::timer_count() const noexcept {
+  return timers_->size();
+}
 
-void EventLoop::watch(int fd, IoWatcher* w, std::uint32_t events) { poller_->add(fd, w, events); }
-void EventLoop::rewatch(int fd, IoWatcher* w, std::uint32_t events) noexcept { poller_->modify(fd, w, events); }
-void EventLoop::unwatch(int fd) noexcept { poller_->remove(fd); }
-void EventLoop::set_queue_limit(std::size_t n) noexcept { tasks_->set_limit(n); }
+void EventLoop::watch(int fd, IoWatcher* w, std::uint32_t events) {
+  poller_->add(fd, w, events);
+}
+void EventLoop::rewatch(int fd, IoWatcher* w, std::uint32_t events) noexcept {
+  poller_->modify(fd, w, events);
+}
+void EventLoop::unwatch(int fd) noexcept {
+  poller_->remove(fd);
+}
+void EventLoop::set_queue_limit(std::size_t n) noexcept {
+  tasks_->set_limit(n);
+}
 
 }  // namespace weft

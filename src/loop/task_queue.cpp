@@ -14,7 +14,9 @@ TaskQueue::TaskQueue() : efd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (efd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
 }
 
-TaskQueue::~TaskQueue() { ::close(efd_); }
+TaskQueue::~TaskQueue() {
+  ::close(efd_);
+}
 
 std::error_code TaskQueue::push(std::function<void()> task, bool bounded) {
   bool was_empty;
@@ -49,7 +51,8 @@ void TaskQueue::run_all() {
     running_.swap(queue_);
     pending_.store(false, std::memory_order_release);
   }
-  for (auto& task : running_) task();
+  for (auto& task : running_)
+    task();
   running_.clear();
 }
 

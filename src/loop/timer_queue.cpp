@@ -25,7 +25,9 @@ void TimerQueue::push(Entry e) {
   }
 }
 
-bool TimerQueue::cancel(TimerId id) noexcept { return timers_.erase(id) > 0; }
+bool TimerQueue::cancel(TimerId id) noexcept {
+  return timers_.erase(id) > 0;
+}
 
 void TimerQueue::drop_stale_top() {
   while (!heap_.empty()) {

@@ -64,7 +64,8 @@ class Buffer {
     }
     compact();
     std::size_t want = cap_ ? cap_ : 256;
-    while (want - end_ < n) want *= 2;
+    while (want - end_ < n)
+      want *= 2;
     resize_storage(want);
   }
 

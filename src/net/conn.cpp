@@ -29,7 +29,9 @@ constexpr std::size_t kCorkPiece = 4096;
 constexpr std::size_t kCorkLimit = 64 * 1024;
 constexpr std::size_t kMaxIov = 64;
 
-bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+bool would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
 }  // namespace
 
 Conn::~Conn() {
@@ -37,9 +39,15 @@ Conn::~Conn() {
   delete out_;
 }
 
-EventLoop& Conn::loop() const noexcept { return worker_->loop(); }
-Server& Conn::server() const noexcept { return worker_->server(); }
-ConnHandle Conn::handle() const noexcept { return ConnHandle(worker_, slot_, gen_); }
+EventLoop& Conn::loop() const noexcept {
+  return worker_->loop();
+}
+Server& Conn::server() const noexcept {
+  return worker_->server();
+}
+ConnHandle Conn::handle() const noexcept {
+  return ConnHandle(worker_, slot_, gen_);
+}
 
 std::uint64_t Conn::id() const noexcept {
   return (static_cast<std::uint64_t>(worker_->index()) << 52) |
@@ -52,9 +60,15 @@ std::size_t Conn::queued() const noexcept {
   return n;
 }
 
-std::size_t Conn::buffered() const noexcept { return in_ ? in_->size() : 0; }
-bool Conn::closing() const noexcept { return flags_ & (kClosing | kDead); }
-bool Conn::reading_paused() const noexcept { return flags_ & (kPausedByUser | kPausedBySbuf); }
+std::size_t Conn::buffered() const noexcept {
+  return in_ ? in_->size() : 0;
+}
+bool Conn::closing() const noexcept {
+  return flags_ & (kClosing | kDead);
+}
+bool Conn::reading_paused() const noexcept {
+  return flags_ & (kPausedByUser | kPausedBySbuf);
+}
 
 // --- events -------------------------------------------------------------------
 
@@ -70,7 +84,8 @@ void Conn::on_io(std::uint32_t events) {
     socklen_t len = sizeof err;
     ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err == 0) flags_ |= kPeerClosed;
-    worker_->teardown(*this, err ? std::error_code(err, std::system_category()) : std::error_code());
+    worker_->teardown(*this,
+                      err ? std::error_code(err, std::system_category()) : std::error_code());
   }
 }
 
@@ -155,23 +170,28 @@ std::error_code Conn::pending_error() const noexcept {
 
 // --- writing -----------------------------------------------------------------
 
-void Conn::write(Bytes data) { writev(std::span(&data, 1)); }
+void Conn::write(Bytes data) {
+  writev(std::span(&data, 1));
+}
 
 void Conn::writev(std::span<const Bytes> pieces) {
   if (flags_ & (kClosing | kDead)) return;
   worker_->stats().msgs_out.add();
   std::size_t total = 0;
-  for (Bytes p : pieces) total += p.size();
+  for (Bytes p : pieces)
+    total += p.size();
   if (total == 0) return;
   if (out_) {  // keep order: behind what is already queued
-    for (Bytes p : pieces) out_->append(p);
+    for (Bytes p : pieces)
+      out_->append(p);
     after_enqueue();
     return;
   }
   if (worker_->current == this) {
     Buffer& cork = worker_->cork();
     if (total <= kCorkPiece && cork.size() + total <= kCorkLimit) {
-      for (Bytes p : pieces) cork.append(p);
+      for (Bytes p : pieces)
+        cork.append(p);
       return;
     }
     if (!cork.empty()) {
@@ -190,7 +210,8 @@ void Conn::writev(std::span<const Bytes> pieces) {
       }
       flush_cork();
       if (out_) {  // the cork's tail is queued now: stay behind it
-        for (Bytes p : pieces) out_->append(p);
+        for (Bytes p : pieces)
+          out_->append(p);
         after_enqueue();
         return;
       }
@@ -332,7 +353,9 @@ void Conn::close() noexcept {
   if (!out_) worker_->teardown(*this, {});
 }
 
-void Conn::abort() noexcept { abort_with(errc::aborted); }
+void Conn::abort() noexcept {
+  abort_with(errc::aborted);
+}
 
 void Conn::abort_with(std::error_code ec) noexcept {
   if (flags_ & kDead) return;
@@ -398,7 +421,9 @@ SockAddr Conn::remote_addr() const {
   return a;
 }
 
-bool Conn::set_nodelay(bool on) noexcept { return !(flags_ & kUnix) && detail::set_nodelay(fd_, on); }
+bool Conn::set_nodelay(bool on) noexcept {
+  return !(flags_ & kUnix) && detail::set_nodelay(fd_, on);
+}
 
 bool Conn::set_keepalive(int idle_s, int interval_s, int count) noexcept {
   return !(flags_ & kUnix) && detail::set_keepalive(fd_, idle_s, interval_s, count);

@@ -6,7 +6,9 @@
 
 namespace weft {
 
-bool ConnHandle::alive() const noexcept { return worker_ && worker_->alive(slot_, gen_); }
+bool ConnHandle::alive() const noexcept {
+  return worker_ && worker_->alive(slot_, gen_);
+}
 
 std::error_code ConnHandle::send(Bytes data) const {
   if (!alive()) return errc::conn_gone;

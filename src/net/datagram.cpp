@@ -8,7 +8,9 @@
 
 namespace weft {
 
-std::error_code Datagram::reply(Bytes payload) const noexcept { return send_to(*peer_, payload); }
+std::error_code Datagram::reply(Bytes payload) const noexcept {
+  return send_to(*peer_, payload);
+}
 
 std::error_code Datagram::send_to(const SockAddr& to, Bytes payload) const noexcept {
   ssize_t n = ::sendto(fd_, payload.data(), payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL, to.get(),

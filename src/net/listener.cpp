@@ -18,14 +18,15 @@
 namespace weft::detail {
 namespace {
 
-constexpr int kAcceptBatch = 64;       // per readiness event, then let others run
+constexpr int kAcceptBatch = 64;  // per readiness event, then let others run
 constexpr int kDatagramBatch = 64;
 constexpr Millis kExhaustedBackoff{100};
 constexpr Millis kCapBackoff{20};
 
 std::uint64_t fnv1a(const unsigned char* p, std::size_t n) noexcept {
   std::uint64_t h = 1469598103934665603ULL;
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+  for (std::size_t i = 0; i < n; ++i)
+    h = (h ^ p[i]) * 1099511628211ULL;
   return h;
 }
 
@@ -181,7 +182,9 @@ void StreamAcceptor::on_io(std::uint32_t) {
 
 // --- datagrams -----------------------------------------------------------------
 
-DatagramSocket::~DatagramSocket() { close(); }
+DatagramSocket::~DatagramSocket() {
+  close();
+}
 
 void DatagramSocket::arm() {
   if (fd_ < 0 || armed_) return;

@@ -14,7 +14,9 @@
 namespace weft::detail {
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
+std::error_code last_error() {
+  return {errno, std::system_category()};
+}
 
 // Resolves a ListenUrl to a sockaddr (numeric hosts only: no DNS on a loop).
 bool to_sockaddr(const ListenUrl& url, SockAddr& out, std::error_code& ec) {
@@ -65,7 +67,7 @@ bool to_sockaddr(const ListenUrl& url, SockAddr& out, std::error_code& ec) {
 // only if nobody accepts on it (a live server keeps its path) and it is a
 // socket (never a regular file that happens to have the name).
 bool claim_unix_path(const SockAddr& addr, const std::string& path, std::error_code& ec) {
-  struct stat st{};
+  struct stat st {};
   if (path.empty() || path[0] == '@') return true;
   if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return true;
   int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

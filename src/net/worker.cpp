@@ -30,7 +30,8 @@ Worker::Worker(ServerShared& shared, std::size_t index)
 Worker::~Worker() {
   close_all_now();
   after_io();
-  for (std::uint32_t i = 0; i < chunk_count_; ++i) delete chunks_[i].load();
+  for (std::uint32_t i = 0; i < chunk_count_; ++i)
+    delete chunks_[i].load();
 }
 
 // --- slab ------------------------------------------------------------------
@@ -46,7 +47,8 @@ std::uint32_t Worker::take_slot() {
     auto* chunk = new Chunk;
     chunks_[chunk_count_].store(chunk, std::memory_order_release);
     // Hand out low slots first (the free list is a stack).
-    for (std::uint32_t i = kChunkSize; i-- > 0;) free_slots_.push_back(chunk_count_ * kChunkSize + i);
+    for (std::uint32_t i = kChunkSize; i-- > 0;)
+      free_slots_.push_back(chunk_count_ * kChunkSize + i);
     ++chunk_count_;
   }
   std::uint32_t slot = free_slots_.back();
@@ -128,7 +130,6 @@ void Worker::teardown(Conn& c, std::error_code why, bool close_fd) noexcept {
     stats_.closed_error.add();
   }
 
-
   c.handler_->on_close(c, why);
   if (close_fd) ::close(c.fd_);
   stats_.open.sub();  // after close(): open == 0 means every descriptor is released
@@ -155,7 +156,9 @@ void Worker::after_io() noexcept {
   dead_.clear();
 }
 
-void Worker::schedule_wake(Conn& c) { woken_.emplace_back(c.slot_, c.gen_); }
+void Worker::schedule_wake(Conn& c) {
+  woken_.emplace_back(c.slot_, c.gen_);
+}
 
 // --- idle list: O(1) per input event, the check walks only expired ones ----
 
@@ -221,7 +224,8 @@ void Worker::add_listener(std::unique_ptr<Listener> l) {
 
 void Worker::arm_listeners() {
   if (stopping_) return;
-  for (auto& l : listeners_) l->arm();
+  for (auto& l : listeners_)
+    l->arm();
 }
 
 template <typename Fn>
@@ -236,7 +240,8 @@ void Worker::for_each_live(Fn fn) {
 void Worker::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
-  for (auto& l : listeners_) l->close();
+  for (auto& l : listeners_)
+    l->close();
   for_each_live([](Conn& c) { c.close(); });
   loop_.run_after(Millis{config().stop_timeout_ms}, [this] {
     for_each_live([](Conn& c) { c.abort_with(errc::server_stopping); });
@@ -251,7 +256,8 @@ void Worker::maybe_finish_stop() noexcept {
 
 void Worker::close_all_now() noexcept {
   stopping_ = true;
-  for (auto& l : listeners_) l->close();
+  for (auto& l : listeners_)
+    l->close();
   for_each_live([this](Conn& c) { teardown(c, errc::server_stopping); });
 }
 

@@ -40,8 +40,10 @@ class ServerCore {
     shared.handler = &handler;
     shared.config = &config;
     std::size_t n = config.loop_count();
-    for (std::size_t i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(shared, i));
-    for (const auto& text : config.listen) urls.push_back(ListenUrl::parse(text));
+    for (std::size_t i = 0; i < n; ++i)
+      workers.push_back(std::make_unique<Worker>(shared, i));
+    for (const auto& text : config.listen)
+      urls.push_back(ListenUrl::parse(text));
   }
 
   ~ServerCore() {
@@ -61,7 +63,8 @@ class ServerCore {
   void tick();
   void stop() noexcept;
   void halt_now() noexcept {
-    for (auto& w : workers) w->loop().stop();
+    for (auto& w : workers)
+      w->loop().stop();
   }
   void join() {
     for (auto& t : threads) {
@@ -73,7 +76,7 @@ class ServerCore {
   // ours (same inode): another server may have bound the path since.
   void remove_unix_files() noexcept {
     for (const auto& f : unix_files) {
-      struct stat st{};
+      struct stat st {};
       if (::lstat(f.path.c_str(), &st) == 0 && st.st_dev == f.dev && st.st_ino == f.ino) {
         ::unlink(f.path.c_str());
       }
@@ -115,7 +118,8 @@ void SignalWatcher::on_io(std::uint32_t) {
 
 std::error_code ServerCore::bind_all() {
   std::vector<Worker*> all;
-  for (auto& w : workers) all.push_back(w.get());
+  for (auto& w : workers)
+    all.push_back(w.get());
   for (std::size_t i = 0; i < urls.size(); ++i) {
     ListenUrl url = urls[i];
     auto index = static_cast<std::uint16_t>(i);
@@ -131,7 +135,7 @@ std::error_code ServerCore::bind_all() {
       }
       if (k == 0) {
         bound.push_back(bound_url(fd, url));
-        struct stat st{};
+        struct stat st {};
         if (is_unix && url.path[0] != '@' && ::stat(url.path.c_str(), &st) == 0) {
           unix_files.push_back({url.path, st.st_dev, st.st_ino});
         }
@@ -244,7 +248,9 @@ void Server::wait() {
   core_->join();
   core_->remove_unix_files();
 }
-void Server::stop() noexcept { core_->stop(); }
+void Server::stop() noexcept {
+  core_->stop();
+}
 
 void Server::stop_on_signals() {
   if (core_->signals.fd >= 0) return;
@@ -262,16 +268,29 @@ void Server::stop_on_signals() {
   core_->workers[0]->loop().watch(core_->signals.fd, &core_->signals, IoWatcher::kReadable);
 }
 
-std::vector<std::string> Server::addresses() const { return core_->bound; }
-const Config& Server::config() const noexcept { return core_->config; }
-std::size_t Server::loop_count() const noexcept { return core_->workers.size(); }
-EventLoop& Server::loop(std::size_t i) { return core_->workers.at(i)->loop(); }
-const LoopStats& Server::loop_stats(std::size_t i) const { return core_->workers.at(i)->stats(); }
-Handler& Server::handler() const noexcept { return *core_->shared.handler; }
+std::vector<std::string> Server::addresses() const {
+  return core_->bound;
+}
+const Config& Server::config() const noexcept {
+  return core_->config;
+}
+std::size_t Server::loop_count() const noexcept {
+  return core_->workers.size();
+}
+EventLoop& Server::loop(std::size_t i) {
+  return core_->workers.at(i)->loop();
+}
+const LoopStats& Server::loop_stats(std::size_t i) const {
+  return core_->workers.at(i)->stats();
+}
+Handler& Server::handler() const noexcept {
+  return *core_->shared.handler;
+}
 
 StatsSnapshot Server::stats() const {
   StatsSnapshot s;
-  for (const auto& w : core_->workers) s.add(w->stats());
+  for (const auto& w : core_->workers)
+    s.add(w->stats());
   return s;
 }
 
