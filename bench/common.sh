@@ -53,7 +53,7 @@ check_quiet() {
   local busy
   busy=$(awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN {
     split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
-    printf "%.0f", t > 0 ? 100 * n * (y[1] - x[1]) / t : 0 }')
+    printf "%.0f", (t > 0) ? 100 * n * (y[1] - x[1]) / t : 0 }')
   if (( busy > ${NOISY_PCT:-10} )); then
     log "WARNING: the machine is not idle (${busy}% of a CPU busy before starting); results will be noisy"
   fi
