@@ -6,7 +6,7 @@
 # with -P 16. Servers pinned to CPU 0, redis-benchmark to CPU 1; both
 # servers run side by side and every test alternates between them (the
 # first one rotates each round), so drift hits both alike. Each server's
-# CPU time (utime + stime from /proc/PID/stat) is sampled around every
+# CPU time (/proc/PID/task/*/schedstat: utime+stime in ns) is sampled around every
 # redis-benchmark run. Prints a Markdown table of medians over rounds and
 # saves it under bench/results/.
 # Environment: SERVER_CPU (0), CLIENT_CPU (1), CLIENTS (50), RESULTS_DIR.
@@ -53,10 +53,10 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# CPU ticks (utime + stime, fields 14 and 15) of a process, all threads.
-# The fields are counted after the ")" that ends the command name.
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
+# CPU time of a process in ns, all threads: the sum of sum_exec_runtime in
+# /proc/PID/task/*/schedstat (the same time utime+stime count, but in ns
+# rather than 10 ms ticks, which are too coarse for a 0.2 s run).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }'; }
 
 wait_ready() {  # port pid
   for _ in $(seq 200); do
@@ -92,16 +92,16 @@ stop_servers() {
 # "name test pipeline round rps cpu_us_per_request" to the raw TSV.
 run_one() {
   local name=$1 port=$2 pid=$3 test=$4 p=$5 round=$6 out before after rps
-  before=$(cpu_ticks "$pid")
+  before=$(cpu_ns "$pid")
   out=$(timeout 300 taskset -c "$CLIENT_CPU" redis-benchmark -p "$port" -t "$test" \
     -n "$REQUESTS" -c "$CLIENTS" -P "$p" -q 2>&1) || die "$name $test -P $p: redis-benchmark failed: $out"
-  after=$(cpu_ticks "$pid")
+  after=$(cpu_ns "$pid")
   rps=$(tr '\r' '\n' <<<"$out" | sed -n 's/^[A-Z_]*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
   [[ -n $rps ]] || die "$name $test -P $p: no result in: $out"
   kill -0 "$pid" 2>/dev/null || die "$name died during $test -P $p"
   awk -v n="$name" -v t="$test" -v p="$p" -v r="$round" -v rps="$rps" -v d=$((after - before)) \
-    -v us="$TICK_US" -v req="$REQUESTS" \
-    'BEGIN { printf "%s\t%s\t%s\t%s\t%s\t%.3f\n", n, t, p, r, rps, d * us / req }' >>"$WORK/raw.tsv"
+    -v req="$REQUESTS" \
+    'BEGIN { printf "%s\t%s\t%s\t%s\t%s\t%.3f\n", n, t, p, r, rps, d / 1000 / req }' >>"$WORK/raw.tsv"
   log "round $round  $name  ${test^^} -P $p: $rps req/s, $(tail -1 "$WORK/raw.tsv" | cut -f6) CPU us/req"
 }
 
@@ -143,8 +143,8 @@ report() {
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)),"
   echo "build type ${bt:-unknown}. \`redis-benchmark -t TEST -n $REQUESTS -c $CLIENTS -q [-P 16]\`,"
   echo "servers on CPU $SERVER_CPU (weft: \`--loops 1\`; redis: \`--save '' --appendonly no\`),"
-  echo "redis-benchmark on CPU $CLIENT_CPU; median of $ROUNDS round(s). CPU = server utime+stime"
-  echo "per request over the run (${TICK_US} us ticks). Machine busy before start: ${IDLE_BUSY}% of a CPU."
+  echo "redis-benchmark on CPU $CLIENT_CPU; median of $ROUNDS round(s). CPU = server CPU time"
+  echo "per request over the run (schedstat, ns resolution). Machine busy before start: ${IDLE_BUSY}% of a CPU."
   echo
   echo "| test | pipeline | weft req/s | redis req/s | req/s weft/redis | weft CPU us/req | redis CPU us/req | CPU weft/redis |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|"
