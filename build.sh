@@ -15,6 +15,6 @@ cmake --build "$build"
 case ${1:-build} in
   build) ;;
   run) exec "$build/examples/echo" "${@:2}" ;;
-  test) cd "$build" && exec ctest --output-on-failure --timeout 1500 "${@:2}" ;;
+  test) cd "$build" && exec ctest --output-on-failure --no-label-summary --timeout 1500 "${@:2}" ;;
   *) echo "usage: $0 [build|run|test]" >&2; exit 2 ;;
 esac

@@ -64,29 +64,27 @@ struct HandOff {
 
 StreamAcceptor::StreamAcceptor(int fd, std::uint16_t index, bool is_unix,
                                std::vector<Worker*> targets, LbStrategy lb)
-    : fd_(fd),
+    : Listener(fd, index),
       reserve_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
-      index_(index),
       is_unix_(is_unix),
       targets_(std::move(targets)),
       lb_(lb) {}
 
-StreamAcceptor::~StreamAcceptor() {
-  close();
-  if (reserve_fd_ >= 0) ::close(reserve_fd_);
-}
-
-void StreamAcceptor::arm() {
+void Listener::arm() {
   if (fd_ < 0 || armed_) return;
   armed_ = true;
   owner_->loop().watch(fd_, this, kReadable);
 }
 
-void StreamAcceptor::close() noexcept {
+void Listener::close() noexcept {
   if (fd_ < 0) return;
   if (armed_) owner_->loop().unwatch(fd_);
   ::close(fd_);
   fd_ = -1;
+}
+
+StreamAcceptor::~StreamAcceptor() {
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
 Worker* StreamAcceptor::pick(const void* addr) noexcept {
@@ -181,23 +179,6 @@ void StreamAcceptor::on_io(std::uint32_t) {
 }
 
 // --- datagrams -----------------------------------------------------------------
-
-DatagramSocket::~DatagramSocket() {
-  close();
-}
-
-void DatagramSocket::arm() {
-  if (fd_ < 0 || armed_) return;
-  armed_ = true;
-  owner_->loop().watch(fd_, this, kReadable);
-}
-
-void DatagramSocket::close() noexcept {
-  if (fd_ < 0) return;
-  if (armed_) owner_->loop().unwatch(fd_);
-  ::close(fd_);
-  fd_ = -1;
-}
 
 void DatagramSocket::on_io(std::uint32_t) {
   Handler& handler = owner_->server().handler();

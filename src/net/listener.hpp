@@ -12,17 +12,25 @@ namespace weft::detail {
 
 class Worker;
 
+/// A bound socket (owned: closed on destruction), the listen URL it serves
+/// (`index` into the server's list) and the worker whose loop it runs on.
 class Listener : public IoWatcher {
  public:
-  virtual ~Listener() = default;
+  Listener(int fd, std::uint16_t index) noexcept : fd_(fd), index_(index) {}
+  virtual ~Listener() { close(); }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
   /// Binds the listener to its worker (before the loop runs).
   void set_owner(Worker& w) noexcept { owner_ = &w; }
   /// Starts listening on the owner's loop (after on_ready; loop thread).
-  virtual void arm() = 0;
+  void arm();
   /// Stops listening and closes the descriptor (loop thread, or after it stopped).
-  virtual void close() noexcept = 0;
+  void close() noexcept;
 
  protected:
+  int fd_;
+  std::uint16_t index_;
   Worker* owner_ = nullptr;
   bool armed_ = false;
 };
@@ -35,8 +43,6 @@ class StreamAcceptor final : public Listener {
   StreamAcceptor(int fd, std::uint16_t index, bool is_unix, std::vector<Worker*> targets,
                  LbStrategy lb);
   ~StreamAcceptor() override;
-  void arm() override;
-  void close() noexcept override;
   void on_io(std::uint32_t events) override;
 
  private:
@@ -44,9 +50,7 @@ class StreamAcceptor final : public Listener {
   void pause_for(Millis delay);
   void handle_exhaustion(int err);
 
-  int fd_;
   int reserve_fd_;  // released to accept-and-close when descriptors run out
-  std::uint16_t index_;
   bool is_unix_;
   bool paused_ = false;
   std::vector<Worker*> targets_;
@@ -58,15 +62,8 @@ class StreamAcceptor final : public Listener {
 /// Receives datagrams and hands each to Handler::on_datagram.
 class DatagramSocket final : public Listener {
  public:
-  DatagramSocket(int fd, std::uint16_t index) : fd_(fd), index_(index) {}
-  ~DatagramSocket() override;
-  void arm() override;
-  void close() noexcept override;
+  using Listener::Listener;
   void on_io(std::uint32_t events) override;
-
- private:
-  int fd_;
-  std::uint16_t index_;
 };
 
 }  // namespace weft::detail
