@@ -30,7 +30,8 @@ struct Tick {
 /// Implement the events you need. One handler serves every connection of a
 /// server (per-connection state goes in Conn::set_context); all calls for a
 /// connection come from its loop's thread, calls for different connections
-/// may come from different loops at once.
+/// may come from different loops at once. Callbacks must not block and must
+/// not throw: an exception that escapes a callback ends the process.
 class Handler {
  public:
   virtual ~Handler() = default;
