@@ -69,17 +69,33 @@ Conn* Worker::find(std::uint32_t slot, std::uint32_t gen) noexcept {
 // --- connection lifecycle ---------------------------------------------------
 
 void Worker::adopt(int fd, std::uint16_t listener, bool is_unix) {
-  if (stopping_) {
+  // Refused connections are closed at once; the loop keeps serving.
+  auto refuse = [&](const char* why) {
+    if (why) logf(LogLevel::warn, "dropping an accepted connection: %s", why);
     ::close(fd);
     unreserve();
-    return;
+  };
+  if (stopping_) return refuse(nullptr);
+  std::uint32_t slot;
+  try {
+    slot = take_slot();
+  } catch (const std::bad_alloc&) {
+    stats_.accept_errors.add();
+    return refuse("no connection slot left on this loop");
   }
-  std::uint32_t slot = take_slot();
   Chunk* chunk = chunks_[slot >> kChunkBits].load(std::memory_order_relaxed);
   auto& gen = chunk->gen[slot & (kChunkSize - 1)];
   std::uint32_t g = gen.load(std::memory_order_relaxed) + 1;  // odd: live
   Conn* c = new (chunk->storage[slot & (kChunkSize - 1)])
       Conn(this, shared_.handler, fd, slot, g, listener);
+  try {
+    loop_.watch(fd, c, IoWatcher::kReadable);
+  } catch (const std::system_error& e) {  // e.g. the epoll watch limit
+    c->~Conn();
+    free_slots_.push_back(slot);
+    stats_.accept_errors.add();
+    return refuse(e.what());
+  }
   gen.store(g, std::memory_order_release);
   ++live_;
   stats_.accepted.add();
@@ -93,7 +109,6 @@ void Worker::adopt(int fd, std::uint16_t listener, bool is_unix) {
     if (cfg.tcp_keepalive_s > 0) set_keepalive(fd, cfg.tcp_keepalive_s, 10, 3);
   }
   c->flags_ |= Conn::kReadArmed;
-  loop_.watch(fd, c, IoWatcher::kReadable);
   idle_link(*c);
 
   current = c;
