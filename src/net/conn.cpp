@@ -181,12 +181,8 @@ void Conn::writev(std::span<const Bytes> pieces) {
   for (Bytes p : pieces)
     total += p.size();
   if (total == 0) return;
-  if (out_) {  // keep order: behind what is already queued
-    for (Bytes p : pieces)
-      out_->append(p);
-    after_enqueue();
-    return;
-  }
+  // Keep order: behind what is already queued.
+  if (out_) return enqueue(pieces.data(), pieces.size(), 0);
   if (worker_->current == this) {
     Buffer& cork = worker_->cork();
     if (total <= kCorkPiece && cork.size() + total <= kCorkLimit) {
@@ -195,26 +191,16 @@ void Conn::writev(std::span<const Bytes> pieces) {
       return;
     }
     if (!cork.empty()) {
-      // Send the gathered bytes and this write together.
-      Bytes joined[kMaxIov];
-      std::size_t n = 0;
-      joined[n++] = cork.view();
-      for (Bytes p : pieces) {
-        if (n == kMaxIov) break;
-        joined[n++] = p;
-      }
-      if (pieces.size() + 1 <= kMaxIov) {
-        send_now(joined, n);
+      if (pieces.size() < kMaxIov) {  // the gathered bytes and this write together
+        Bytes joined[kMaxIov];
+        joined[0] = cork.view();
+        std::copy(pieces.begin(), pieces.end(), joined + 1);
+        send_now(joined, pieces.size() + 1);
         cork.clear();
         return;
       }
       flush_cork();
-      if (out_) {  // the cork's tail is queued now: stay behind it
-        for (Bytes p : pieces)
-          out_->append(p);
-        after_enqueue();
-        return;
-      }
+      if (out_) return enqueue(pieces.data(), pieces.size(), 0);
     }
   }
   send_now(pieces.data(), pieces.size());
