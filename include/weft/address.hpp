@@ -12,8 +12,17 @@ namespace weft {
 
 enum class Transport : std::uint8_t { tcp, udp, unix_stream };
 
+/// A listener's TLS choice from its URL: the tls:// scheme or ?tls=.
+enum class UrlTls : std::uint8_t {
+  inherit,  ///< as the config's sslMode says
+  off,      ///< ?tls=false: plain whatever sslMode says
+  on,       ///< tls:// or ?tls=true
+  both,     ///< ?tls=both: plain and TLS on one port, by the first byte
+};
+
 /// A parsed listen address, e.g. "tcp://127.0.0.1:5000?reuseport=false&backlog=512",
-/// "tcp6://[::1]:0", "udp://:9000", "unix:///tmp/app.sock". Host names are
+/// "tcp6://[::1]:0", "udp://:9000", "unix:///tmp/app.sock", "tls://127.0.0.1:443"
+/// (tcp with TLS; also tls4://, tls6://, or ?tls=true|false|both on tcp and unix). Host names are
 /// never resolved: hosts are literals, or "localhost" (127.0.0.1; ::1 for tcp6/udp6).
 struct ListenUrl {
   Transport transport = Transport::tcp;
@@ -24,6 +33,7 @@ struct ListenUrl {
   bool v6only = false;    ///< IPV6_V6ONLY: tcp6:// and udp6://; tcp:// and udp:// are dual-stack
   bool reuseport = true;  ///< ?reuseport= : one listener per loop (SO_REUSEPORT)
   int backlog = 1024;     ///< ?backlog= (stream listeners only)
+  UrlTls tls = UrlTls::inherit;
   std::string text;       ///< the URL as written
 
   /// Parses `url`; throws weft::ConfigError naming what is wrong.

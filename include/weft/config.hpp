@@ -16,6 +16,49 @@ enum class LbStrategy { rr, random, leastconn, hash };
 /// What to do when a connection's queued output passes cliSbufLimit.
 enum class SbufPolicy { pause, close };
 
+/// Which listeners speak TLS ("sslMode"): none (unless a URL says tls),
+/// all stream listeners, or both on one port told apart by the first byte.
+enum class SslMode { plain, tls, both };
+
+/// Kernel TLS offload ("ktlsPolicy"): off; automatic ("auto": offload when
+/// the kernel and cipher allow, else userspace); required (refuse to start
+/// when the kernel cannot offload).
+enum class KtlsPolicy { off, automatic, required };
+
+/// Client certificates ("tlsClientAuth").
+enum class ClientAuth { none, request, require };
+
+/// A certificate chain and its key. Each is a file path, or PEM text itself
+/// when it starts with "-----BEGIN".
+struct TlsCertPair {
+  std::string pem;  ///< "sslPem": the leaf first, then intermediates (served whole)
+  std::string key;  ///< "sslKey"
+};
+
+struct TlsConfig {
+  SslMode mode = SslMode::plain;  ///< "sslMode"
+  TlsCertPair cert;               ///< "sslPem" / "sslKey": the default certificate
+  /// "sslCerts": more pairs chosen by SNI (matched against each certificate's
+  /// names); the default answers everything else.
+  std::vector<TlsCertPair> sni;
+  std::string min_version = "1.2";  ///< "tlsMinVersion": "1.2" or "1.3"
+  std::string max_version = "1.3";  ///< "tlsMaxVersion"
+  std::vector<std::string> alpn;    ///< "tlsNextProtos", server preference order
+  bool tickets_disabled = false;    ///< "tlsSessionTicketsDisabled" (no resumption)
+  /// "tlsSessionTicketSeed": servers sharing it resume each other's sessions;
+  /// empty = a random seed per process.
+  std::string ticket_seed;
+  std::string ticket_context;       ///< "tlsSessionTicketContext"
+  int ticket_rotation_s = 3600;     ///< "tlsSessionTicketRotation": key lifetime
+  int ticket_previous_keys = 2;     ///< "tlsSessionTicketPrevious": old keys still accepted
+  std::string ocsp_staple;          ///< "sslOcspStaple": DER or PEM OCSP response file
+  ClientAuth client_auth = ClientAuth::none;  ///< "tlsClientAuth"
+  std::string client_ca;                      ///< "tlsClientCA": CA file for client certificates
+  int handshake_timeout_ms = 10000;           ///< "tlsHandshakeTimeout"; 0 = none
+  int max_handshakes = 1024;  ///< "tlsMaxHandshakes" in progress per loop; more wait
+  KtlsPolicy ktls = KtlsPolicy::automatic;  ///< "ktlsPolicy"
+};
+
 struct Config {
   /// Listen URLs ("listenAddrs").
   std::vector<std::string> listen = {"tcp://127.0.0.1:5000"};
@@ -50,9 +93,15 @@ struct Config {
   int tcp_keepalive_s = 0;
   /// Graceful stop deadline in ms ("stopTimeout").
   int stop_timeout_ms = 5000;
+  /// TLS for stream listeners (docs/CONFIG.md, "TLS").
+  TlsConfig tls;
+
+  /// Whether listener `url` (one of `listen`) serves TLS, and with sniffing.
+  bool listener_tls(const std::string& url, bool* sniff = nullptr) const;
 
   /// Throws ConfigError naming the first bad field.
   void validate() const;
+  void validate_tls() const;
   /// The number of loops ncpu asks for on this machine.
   std::size_t loop_count() const noexcept;
 };

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "weft/bytes.hpp"
 #include "weft/handle.hpp"
 #include "weft/loop.hpp"
+#include "weft/tls.hpp"
 
 namespace weft {
 
@@ -20,6 +22,7 @@ class Handler;
 class Server;
 namespace detail {
 class Buffer;
+class SecureLayer;
 class Worker;
 }  // namespace detail
 
@@ -57,7 +60,8 @@ class Conn final : public IoWatcher {
   /// Fires on_data with empty input on the next loop iteration (evio's Wake).
   void wake() noexcept;
   /// Removes the connection from weft and hands the descriptor to the
-  /// caller; on_close fires with errc::detached. Empty result if closing.
+  /// caller; on_close fires with errc::detached. Empty result if closing,
+  /// and for TLS connections (the TLS state cannot travel with the descriptor).
   DetachedConn detach();
   bool closing() const noexcept;
 
@@ -72,12 +76,23 @@ class Conn final : public IoWatcher {
   int fd() const noexcept { return fd_; }
   SockAddr local_addr() const;
   SockAddr remote_addr() const;
-  /// Index into the server's listen list of the address this came from.
+  /// Index into the server's listen list of the address this came from, or
+  /// kDialed for a connection made by Server::dial.
   std::size_t listener() const noexcept { return listener_; }
+  static constexpr std::size_t kDialed = 0xffff;
+  bool dialed() const noexcept { return listener_ == kDialed; }
   /// TCP_NODELAY (on by default for TCP).
   bool set_nodelay(bool on) noexcept;
   /// SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT; idle_s == 0 turns it off.
   bool set_keepalive(int idle_s, int interval_s = 10, int count = 3) noexcept;
+
+  // --- TLS ----------------------------------------------------------------
+  /// Whether this connection runs over TLS (a listener with tls, or sslMode
+  /// both and the client started a handshake).
+  bool secure() const noexcept { return tls_ != nullptr; }
+  /// What the handshake agreed on (version, cipher, ALPN, SNI, client
+  /// certificate, resumption, kTLS offload); empty for plain connections.
+  std::optional<TlsInfo> tls() const;
 
   // --- identity and context -----------------------------------------------
   ConnHandle handle() const noexcept;
@@ -102,6 +117,13 @@ class Conn final : public IoWatcher {
 
   void handle_readable();
   void handle_writable();
+  void peer_eof();
+  // TLS (conn_tls.cpp)
+  void sniff();
+  void start_tls();
+  void tls_handshake();
+  void tls_readable();
+  void tls_send(const Bytes* pieces, std::size_t n);
   void deliver(Bytes fresh);
   void deliver_wake();
   void finish_dispatch() noexcept;
@@ -125,13 +147,21 @@ class Conn final : public IoWatcher {
     kPeerClosed = 256,  // the peer closed its side (orderly)
     kHadQueue = 512,    // output queued since the last on_drained
     kInOnData = 1024,   // inside on_data (which sees the held input)
+    kSniffing = 2048,   // sslMode both: waiting for the first byte
+    kHandshaking = 4096,      // TLS handshake running: no on_open, no writes yet
+    kHandshakeQueued = 8192,  // waiting for a handshake slot on this loop (not read)
+    kTlsWantsWrite = 16384,   // the last TLS read/handshake step needs the socket writable
   };
+  bool tls_pending_handshake() const noexcept {
+    return flags_ & (kSniffing | kHandshaking | kHandshakeQueued);
+  }
 
   detail::Worker* worker_;
   Handler* handler_;
   void* context_ = nullptr;
   detail::Buffer* in_ = nullptr;   // null while no input is left over
   detail::Buffer* out_ = nullptr;  // null while nothing is queued
+  detail::SecureLayer* tls_ = nullptr;  // null for plain connections
   int fd_;
   std::uint32_t slot_;
   std::uint32_t gen_;

@@ -20,6 +20,10 @@ enum class errc {
   conn_gone,             ///< a ConnHandle whose connection has closed
   loop_stopped,          ///< the target loop no longer runs
   queue_full,            ///< the loop's cross-thread queue is at chanSize
+  tls_handshake_failed,  ///< the TLS handshake failed (reason logged at debug)
+  tls_handshake_timeout, ///< the TLS handshake did not finish within tlsHandshakeTimeout
+  tls_error,             ///< a TLS protocol error after the handshake
+  tls_busy,              ///< too many handshakes waiting on this loop
 };
 
 const std::error_category& error_category() noexcept;

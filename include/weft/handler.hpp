@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 #include <system_error>
 
 #include "weft/bytes.hpp"
@@ -61,6 +62,12 @@ class Handler {
     (void)c;
     (void)why;
   }
+
+  /// An outbound connection (Server::dial) failed before on_open: refused,
+  /// timed out, or its TLS handshake failed (e.g. the certificate did not
+  /// verify). `context` is DialOptions::context. By default it is logged.
+  virtual void on_dial_error(Server& server, const std::string& target, void* context,
+                             std::error_code why);
 
   /// A datagram arrived on a udp:// listener.
   virtual void on_datagram(Datagram& d) { (void)d; }

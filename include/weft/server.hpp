@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "weft/config.hpp"
+#include "weft/dial.hpp"
 #include "weft/handler.hpp"
 #include "weft/loop.hpp"
 #include "weft/stats.hpp"
@@ -43,6 +44,15 @@ class Server {
   void stop() noexcept;
   /// Have SIGINT and SIGTERM call stop(); call before run()/start().
   void stop_on_signals();
+
+  /// Opens an outbound connection from one of the loops: "tcp://127.0.0.1:6379",
+  /// "tls://localhost:443", "unix:///run/app.sock" (literal hosts or
+  /// localhost; names are not resolved). The connection gets on_open (after
+  /// its TLS handshake) and everything else like an accepted one, with
+  /// Conn::listener() == Conn::kDialed; failures before that go to
+  /// on_dial_error. Any thread, once started. Errors here: a bad URL
+  /// (ConfigError thrown), or the loop's queue is full / stopped.
+  std::error_code dial(const std::string& url, DialOptions opts = {});
 
   /// The bound addresses as URLs with real ports ("tcp://127.0.0.1:40123"),
   /// one per configured listen URL, in order. Valid from on_ready on.

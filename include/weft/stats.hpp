@@ -42,6 +42,17 @@ struct LoopStats {
   Counter accept_errors;      ///< accept failures (EMFILE included)
   Counter fd_exhausted;       ///< EMFILE/ENFILE events
   Counter sbuf_pauses;        ///< reads paused by cliSbufLimit
+  // TLS
+  Counter tls_handshakes;         ///< handshakes finished
+  Counter tls_resumed;            ///< of those, resumed sessions
+  Counter tls_failed;             ///< handshakes that failed
+  Counter tls_timeouts;           ///< handshakes closed by tlsHandshakeTimeout
+  Counter tls_handshaking;        ///< handshakes in progress or waiting (a gauge)
+  Counter ktls_offloaded;         ///< connections with TX and RX in the kernel
+  Counter ktls_tx_only;           ///< TX offloaded, RX not
+  Counter ktls_no_kernel;         ///< not offloaded: the kernel has no tls ULP
+  Counter ktls_cipher;            ///< not offloaded: cipher/version unsupported
+  Counter ktls_declined;          ///< not offloaded: OpenSSL did not engage it
 };
 
 /// A plain snapshot (sum over loops).
@@ -50,7 +61,9 @@ struct StatsSnapshot {
                 closed_error = 0, closed_idle = 0, closed_pkt = 0, closed_sbuf = 0, closed_stop = 0,
                 bytes_in = 0, bytes_out = 0, msgs_in = 0, msgs_out = 0, datagrams_in = 0,
                 datagrams_out = 0, datagrams_dropped = 0, accept_errors = 0, fd_exhausted = 0,
-                sbuf_pauses = 0;
+                sbuf_pauses = 0, tls_handshakes = 0, tls_resumed = 0, tls_failed = 0,
+                tls_timeouts = 0, tls_handshaking = 0, ktls_offloaded = 0, ktls_tx_only = 0,
+                ktls_no_kernel = 0, ktls_cipher = 0, ktls_declined = 0;
 
   void add(const LoopStats& s) noexcept;
   /// One line: "open=3 accepted=10 closed=7 (peer=5 ...) in=... out=...".

@@ -26,6 +26,14 @@ class WeftCategory final : public std::error_category {
         return "event loop is not running";
       case errc::queue_full:
         return "event loop task queue is full";
+      case errc::tls_handshake_failed:
+        return "TLS handshake failed";
+      case errc::tls_handshake_timeout:
+        return "TLS handshake timed out";
+      case errc::tls_error:
+        return "TLS protocol error";
+      case errc::tls_busy:
+        return "too many TLS handshakes waiting";
     }
     return "unknown weft error";
   }

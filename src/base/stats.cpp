@@ -25,6 +25,16 @@ void StatsSnapshot::add(const LoopStats& s) noexcept {
   accept_errors += s.accept_errors.get();
   fd_exhausted += s.fd_exhausted.get();
   sbuf_pauses += s.sbuf_pauses.get();
+  tls_handshakes += s.tls_handshakes.get();
+  tls_resumed += s.tls_resumed.get();
+  tls_failed += s.tls_failed.get();
+  tls_timeouts += s.tls_timeouts.get();
+  tls_handshaking += s.tls_handshaking.get();
+  ktls_offloaded += s.ktls_offloaded.get();
+  ktls_tx_only += s.ktls_tx_only.get();
+  ktls_no_kernel += s.ktls_no_kernel.get();
+  ktls_cipher += s.ktls_cipher.get();
+  ktls_declined += s.ktls_declined.get();
 }
 
 std::string StatsSnapshot::to_string() const {
@@ -46,7 +56,24 @@ std::string StatsSnapshot::to_string() const {
       static_cast<unsigned long long>(datagrams_dropped),
       static_cast<unsigned long long>(accept_errors), static_cast<unsigned long long>(fd_exhausted),
       static_cast<unsigned long long>(sbuf_pauses));
-  return line;
+  std::string out = line;
+  if (tls_handshakes || tls_failed || tls_handshaking) {
+    std::snprintf(line, sizeof line,
+                  " tls: handshakes=%llu resumed=%llu failed=%llu timeouts=%llu active=%llu "
+                  "ktls: offloaded=%llu tx_only=%llu no_kernel=%llu cipher=%llu declined=%llu",
+                  static_cast<unsigned long long>(tls_handshakes),
+                  static_cast<unsigned long long>(tls_resumed),
+                  static_cast<unsigned long long>(tls_failed),
+                  static_cast<unsigned long long>(tls_timeouts),
+                  static_cast<unsigned long long>(tls_handshaking),
+                  static_cast<unsigned long long>(ktls_offloaded),
+                  static_cast<unsigned long long>(ktls_tx_only),
+                  static_cast<unsigned long long>(ktls_no_kernel),
+                  static_cast<unsigned long long>(ktls_cipher),
+                  static_cast<unsigned long long>(ktls_declined));
+    out += line;
+  }
+  return out;
 }
 
 }  // namespace weft

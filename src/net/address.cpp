@@ -73,6 +73,9 @@ constexpr Scheme kSchemes[] = {
     {"udp4", Transport::udp, AF_INET},
     {"udp6", Transport::udp, AF_INET6},
     {"unix", Transport::unix_stream, AF_UNIX},
+    {"tls", Transport::tcp, 0},
+    {"tls4", Transport::tcp, AF_INET},
+    {"tls6", Transport::tcp, AF_INET6},
 };
 
 void parse_unix(std::string_view url, std::string_view path, ListenUrl& u) {
@@ -163,6 +166,7 @@ void parse_host_port(std::string_view url, std::string_view addr, const Scheme& 
 void parse_query(std::string_view url, std::string_view query, ListenUrl& u) {
   bool seen_reuseport = false;
   bool seen_backlog = false;
+  bool seen_tls = false;
   while (true) {
     const auto amp = query.find('&');
     const std::string_view item = query.substr(0, amp);
@@ -198,8 +202,22 @@ void parse_query(std::string_view url, std::string_view query, ListenUrl& u) {
       unsigned long b = 0;
       if (!parse_uint(value, 65535, b) || b == 0) fail(url, "backlog must be 1..65535");
       u.backlog = static_cast<int>(b);
+    } else if (key == "tls") {
+      if (seen_tls) fail(url, "option \"tls\" is given twice");
+      seen_tls = true;
+      if (u.transport == Transport::udp) fail(url, "tls does not apply to udp");
+      if (u.tls == UrlTls::on) fail(url, "the tls:// scheme already turns TLS on; drop ?tls=");
+      if (value == "true") {
+        u.tls = UrlTls::on;
+      } else if (value == "false") {
+        u.tls = UrlTls::off;
+      } else if (value == "both") {
+        u.tls = UrlTls::both;
+      } else {
+        fail(url, "tls must be true, false or both");
+      }
     } else {
-      fail(url, "unknown option \"" + key + "\" (known: reuseport, backlog)");
+      fail(url, "unknown option \"" + key + "\" (known: reuseport, backlog, tls)");
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
@@ -226,8 +244,10 @@ ListenUrl ListenUrl::parse(std::string_view url) {
     if (s.name == name) scheme = &s;
   }
   if (scheme == nullptr) {
-    fail(url, "unknown scheme \"" + name + "\" (use tcp, tcp4, tcp6, udp, udp4, udp6 or unix)");
+    fail(url, "unknown scheme \"" + name +
+                  "\" (use tcp, tcp4, tcp6, tls, tls4, tls6, udp, udp4, udp6 or unix)");
   }
+  if (name.starts_with("tls")) u.tls = UrlTls::on;
   u.transport = scheme->transport;
   u.family = scheme->family;
   u.v6only = scheme->family == AF_INET6;

@@ -13,6 +13,7 @@
 
 #include "net/buffer.hpp"
 #include "net/socket.hpp"
+#include "net/secure_layer.hpp"
 #include "net/worker.hpp"
 #include "weft/error.hpp"
 #include "weft/handler.hpp"
@@ -37,6 +38,7 @@ bool would_block(int err) {
 Conn::~Conn() {
   delete in_;
   delete out_;
+  delete tls_;
 }
 
 EventLoop& Conn::loop() const noexcept {
@@ -90,6 +92,8 @@ void Conn::on_io(std::uint32_t events) {
 }
 
 void Conn::handle_readable() {
+  if (flags_ & kSniffing) return sniff();
+  if (tls_) return (flags_ & kHandshaking) ? tls_handshake() : tls_readable();
   ssize_t n = ::read(fd_, worker_->scratch(), worker_->scratch_size());
   if (n > 0) {
     worker_->stats().bytes_in.add(static_cast<std::uint64_t>(n));
@@ -97,19 +101,20 @@ void Conn::handle_readable() {
     deliver(Bytes(worker_->scratch(), static_cast<std::size_t>(n)));
     return;
   }
-  if (n == 0) {
-    // Orderly close by the peer: finish sending what is queued, then close.
-    flags_ |= kPeerClosed | kClosing;
-    delete in_;
-    in_ = nullptr;
-    if (!out_) {
-      worker_->teardown(*this, {});
-    } else {
-      update_interest();
-    }
-    return;
-  }
+  if (n == 0) return peer_eof();
   if (!would_block(errno)) abort_with({errno, std::system_category()});
+}
+
+// Orderly close by the peer: finish sending what is queued, then close.
+void Conn::peer_eof() {
+  flags_ |= kPeerClosed | kClosing;
+  delete in_;
+  in_ = nullptr;
+  if (!out_) {
+    worker_->teardown(*this, {});
+  } else {
+    update_interest();
+  }
 }
 
 void Conn::deliver(Bytes fresh) {
@@ -181,8 +186,8 @@ void Conn::writev(std::span<const Bytes> pieces) {
   for (Bytes p : pieces)
     total += p.size();
   if (total == 0) return;
-  // Keep order: behind what is already queued.
-  if (out_) return enqueue(pieces.data(), pieces.size(), 0);
+  // Keep order: behind what is already queued (or a TLS handshake).
+  if (out_ || tls_pending_handshake()) return enqueue(pieces.data(), pieces.size(), 0);
   if (worker_->current == this) {
     Buffer& cork = worker_->cork();
     if (total <= kCorkPiece && cork.size() + total <= kCorkLimit) {
@@ -225,6 +230,10 @@ void Conn::flush_cork() {
 }
 
 void Conn::send_now(const Bytes* pieces, std::size_t n) {
+  if (tls_) {
+    tls_send(pieces, n);
+    return;
+  }
   iovec iov[kMaxIov];
   std::size_t count = std::min(n, kMaxIov);
   std::size_t total = 0;
@@ -281,14 +290,31 @@ void Conn::after_enqueue() noexcept {
 }
 
 void Conn::handle_writable() {
-  if (!out_) {
+  if (flags_ & kTlsWantsWrite) {  // a TLS read or handshake step waited for this
+    flags_ &= static_cast<std::uint16_t>(~kTlsWantsWrite);
+    update_interest();
+    if (flags_ & kHandshaking) return tls_handshake();
+    tls_readable();
+    if (flags_ & kDead) return;
+  }
+  if (!out_ || tls_pending_handshake()) {
     update_interest();
     return;
   }
-  ssize_t w = ::send(fd_, out_->data(), out_->size(), MSG_NOSIGNAL);
-  if (w < 0) {
-    if (!would_block(errno)) abort_with({errno, std::system_category()});
-    return;
+  ssize_t w;
+  if (tls_) {
+    detail::IoStep step = tls_->write(out_->data(), out_->size());
+    if (step.want == detail::IoWant::error || step.want == detail::IoWant::eof) {
+      abort_with(step.error ? step.error : make_error_code(errc::tls_error));
+      return;
+    }
+    w = static_cast<ssize_t>(step.bytes);
+  } else {
+    w = ::send(fd_, out_->data(), out_->size(), MSG_NOSIGNAL);
+    if (w < 0) {
+      if (!would_block(errno)) abort_with({errno, std::system_category()});
+      return;
+    }
   }
   worker_->stats().bytes_out.add(static_cast<std::uint64_t>(w));
   worker_->touch(*this);  // output draining counts as activity for idleLimit
@@ -296,6 +322,7 @@ void Conn::handle_writable() {
   std::size_t limit = worker_->config().cli_sbuf_limit;
   if ((flags_ & kPausedBySbuf) && out_->size() <= limit / 2) {
     flags_ &= static_cast<std::uint16_t>(~kPausedBySbuf);
+    if (tls_ && tls_->has_pending()) worker_->schedule_wake(*this);
   }
   if (out_->empty()) {
     delete out_;
@@ -319,8 +346,8 @@ void Conn::handle_writable() {
 
 void Conn::update_interest() noexcept {
   if (flags_ & kDead) return;
-  bool read = !(flags_ & (kPausedByUser | kPausedBySbuf | kClosing));
-  bool write = out_ != nullptr;
+  bool read = !(flags_ & (kPausedByUser | kPausedBySbuf | kClosing | kHandshakeQueued));
+  bool write = (out_ != nullptr && !tls_pending_handshake()) || (flags_ & kTlsWantsWrite);
   bool armed_read = flags_ & kReadArmed;
   bool armed_write = flags_ & kWriteArmed;
   if (read == armed_read && write == armed_write) return;
@@ -367,7 +394,7 @@ void Conn::wake() noexcept {
 
 DetachedConn Conn::detach() {
   DetachedConn d;
-  if (flags_ & (kClosing | kDead)) return d;
+  if (flags_ & (kClosing | kDead) || tls_) return d;
   d.fd = fd_;
   if (out_) d.unsent.assign(out_->view());
   if (worker_->current == this) {
@@ -391,6 +418,8 @@ void Conn::pause_reading() noexcept {
 void Conn::resume_reading() noexcept {
   flags_ &= static_cast<std::uint16_t>(~kPausedByUser);
   update_interest();
+  // Decrypted input waiting inside TLS makes no readable event: go back for it.
+  if (tls_ && !tls_pending_handshake() && tls_->has_pending()) worker_->schedule_wake(*this);
 }
 
 SockAddr Conn::local_addr() const {

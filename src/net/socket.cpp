@@ -63,6 +63,16 @@ bool to_sockaddr(const ListenUrl& url, SockAddr& out, std::error_code& ec) {
   return true;
 }
 
+}  // namespace
+
+bool resolve_literal(const ListenUrl& url, SockAddr& out) {
+  if (url.transport != Transport::unix_stream && (url.host.empty() || url.port == 0)) return false;
+  std::error_code ec;
+  return to_sockaddr(url, out, ec);
+}
+
+namespace {
+
 // A socket file left by a crashed run would make bind fail: remove it — but
 // only if nobody accepts on it (a live server keeps its path) and it is a
 // socket (never a regular file that happens to have the name).

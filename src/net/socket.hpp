@@ -17,6 +17,10 @@ int open_listener(const ListenUrl& url, bool reuseport, bool first, std::error_c
 /// The bound address as a URL ("tcp://127.0.0.1:40123", "unix:///tmp/x.sock").
 std::string bound_url(int fd, const ListenUrl& url);
 
+/// The address to connect to for a URL with a literal host and a port (or
+/// a unix path); false when it has none.
+bool resolve_literal(const ListenUrl& url, SockAddr& out);
+
 bool set_nodelay(int fd, bool on) noexcept;
 bool set_keepalive(int fd, int idle_s, int interval_s, int count) noexcept;
 

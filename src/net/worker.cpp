@@ -5,7 +5,9 @@
 #include <new>
 
 #include "net/listener.hpp"
+#include "net/pending_dial.hpp"
 #include "net/socket.hpp"
+#include "net/secure_layer.hpp"
 #include "weft/error.hpp"
 #include "weft/log.hpp"
 #include "weft/server.hpp"
@@ -69,11 +71,29 @@ Conn* Worker::find(std::uint32_t slot, std::uint32_t gen) noexcept {
 // --- connection lifecycle ---------------------------------------------------
 
 void Worker::adopt(int fd, std::uint16_t listener, bool is_unix) {
+  Conn* c = place(fd, listener, is_unix, shared_.handler);
+  if (!c) return;
+  // TLS listeners: on_open waits for the handshake (or, with sslMode both,
+  // for the first byte that says whether there is one).
+  if (SecureLayerFactory* tls =
+          listener < shared_.transports.size() ? shared_.transports[listener] : nullptr) {
+    if (tls->sniff()) {
+      c->flags_ |= Conn::kSniffing;
+    } else {
+      c->start_tls();
+    }
+    return;
+  }
+  open_conn(*c);
+}
+
+Conn* Worker::place(int fd, std::uint16_t listener, bool is_unix, Handler* handler) {
   // Refused connections are closed at once; the loop keeps serving.
-  auto refuse = [&](const char* why) {
-    if (why) logf(LogLevel::warn, "dropping an accepted connection: %s", why);
+  auto refuse = [&](const char* why) -> Conn* {
+    if (why) logf(LogLevel::warn, "dropping a connection: %s", why);
     ::close(fd);
     unreserve();
+    return nullptr;
   };
   if (stopping_) return refuse(nullptr);
   std::uint32_t slot;
@@ -86,8 +106,7 @@ void Worker::adopt(int fd, std::uint16_t listener, bool is_unix) {
   Chunk* chunk = chunks_[slot >> kChunkBits].load(std::memory_order_relaxed);
   auto& gen = chunk->gen[slot & (kChunkSize - 1)];
   std::uint32_t g = gen.load(std::memory_order_relaxed) + 1;  // odd: live
-  Conn* c = new (chunk->storage[slot & (kChunkSize - 1)])
-      Conn(this, shared_.handler, fd, slot, g, listener);
+  Conn* c = new (chunk->storage[slot & (kChunkSize - 1)]) Conn(this, handler, fd, slot, g, listener);
   try {
     loop_.watch(fd, c, IoWatcher::kReadable);
   } catch (const std::system_error& e) {  // e.g. the epoll watch limit
@@ -110,18 +129,87 @@ void Worker::adopt(int fd, std::uint16_t listener, bool is_unix) {
   }
   c->flags_ |= Conn::kReadArmed;
   idle_link(*c);
+  return c;
+}
 
-  current = c;
-  Action a = c->handler_->on_open(*c);
-  c->flush_cork();
+void Worker::open_conn(Conn& c) {
+  current = &c;
+  Action a = c.handler_->on_open(c);
+  c.flush_cork();
   current = nullptr;
-  if (a == Action::close) c->close();
+  if (a == Action::close) c.close();
   if (a == Action::shutdown) server().stop();
-  c->finish_dispatch();
+  c.finish_dispatch();
+}
+
+SecureLayer* Worker::make_transport(Conn& c) noexcept {
+  try {
+    return shared_.transports.at(c.listener_)->make(c.fd_, static_cast<int>(index_)).release();
+  } catch (const std::exception& e) {
+    logf(LogLevel::warn, "cannot start TLS on a connection: %s", e.what());
+    return nullptr;
+  }
+}
+
+void Worker::begin_handshake(Conn& c, int timeout_ms, bool bypass_cap) {
+  stats_.tls_handshaking.add();
+  if (int ms = timeout_ms; ms > 0) {
+    c.tls_->handshake_timer =
+        loop_.run_after(Millis{ms}, [this, slot = c.slot_, gen = c.gen_] {
+          Conn* late = find(slot, gen);
+          if (!late || !late->tls_pending_handshake()) return;
+          late->tls_->handshake_timer = 0;
+          stats_.tls_timeouts.add();
+          late->abort_with(errc::tls_handshake_timeout);
+        });
+  }
+  int cap = config().tls.max_handshakes;
+  if (bypass_cap || cap <= 0 || handshakes_ < cap) {
+    ++handshakes_;
+    c.flags_ |= Conn::kHandshaking;
+  } else {
+    c.flags_ |= Conn::kHandshakeQueued;
+    handshake_queue_.emplace_back(c.slot_, c.gen_);
+  }
+  c.update_interest();
+}
+
+void Worker::end_handshake(Conn& c) noexcept {
+  if (c.flags_ & Conn::kHandshaking) {
+    --handshakes_;
+  } else if (!(c.flags_ & Conn::kHandshakeQueued)) {
+    return;  // sniffing, or already ended
+  }
+  c.flags_ &= static_cast<std::uint16_t>(~(Conn::kHandshaking | Conn::kHandshakeQueued));
+  stats_.tls_handshaking.sub();
+  if (c.tls_->handshake_timer) {
+    loop_.cancel(c.tls_->handshake_timer);
+    c.tls_->handshake_timer = 0;
+  }
+  // Admit the oldest waiting connection (entries of closed ones are skipped).
+  while (!handshake_queue_.empty()) {
+    int cap = config().tls.max_handshakes;
+    if (cap > 0 && handshakes_ >= cap) break;
+    auto [slot, gen] = handshake_queue_.front();
+    handshake_queue_.pop_front();
+    Conn* next = find(slot, gen);
+    if (!next || !(next->flags_ & Conn::kHandshakeQueued)) continue;
+    next->flags_ = static_cast<std::uint16_t>((next->flags_ & ~Conn::kHandshakeQueued) |
+                                               Conn::kHandshaking);
+    ++handshakes_;
+    next->update_interest();  // its ClientHello waits in the socket: epoll reports it
+  }
 }
 
 void Worker::teardown(Conn& c, std::error_code why, bool close_fd) noexcept {
   if (c.flags_ & Conn::kDead) return;
+  // A connection that never reached on_open (TLS handshake or sniffing)
+  // closes without on_close.
+  const bool opened = !c.tls_pending_handshake();
+  if (c.tls_) {
+    end_handshake(c);
+    if (!why && opened) c.tls_->shutdown();  // close_notify, best effort
+  }
   c.flags_ |= Conn::kDead;
   Chunk* chunk = chunks_[c.slot_ >> kChunkBits].load(std::memory_order_relaxed);
   chunk->gen[c.slot_ & (kChunkSize - 1)].store(c.gen_ + 1, std::memory_order_release);
@@ -145,7 +233,11 @@ void Worker::teardown(Conn& c, std::error_code why, bool close_fd) noexcept {
     stats_.closed_error.add();
   }
 
-  c.handler_->on_close(c, why);
+  if (opened) {
+    c.handler_->on_close(c, why);
+  } else if (c.listener_ == kDialedListener) {
+    report_dial_error(*c.handler_, c.remote_addr().to_string(), c.context_, why);
+  }
   if (close_fd) ::close(c.fd_);
   stats_.open.sub();  // after close(): open == 0 means every descriptor is released
   --live_;
@@ -160,7 +252,13 @@ void Worker::after_io() noexcept {
     auto woken = std::move(woken_);
     woken_.clear();
     for (auto [slot, gen] : woken) {
-      if (Conn* c = find(slot, gen)) c->deliver_wake();
+      Conn* c = find(slot, gen);
+      if (!c) continue;
+      if (c->flags_ & Conn::kWoken) {
+        c->deliver_wake();
+      } else if (c->tls_ && !c->reading_paused() && !c->closing() && c->tls_->has_pending()) {
+        c->tls_readable();  // resumed with decrypted input waiting inside TLS
+      }
     }
   }
   for (Conn* c : dead_) {
@@ -255,6 +353,7 @@ void Worker::for_each_live(Fn fn) {
 void Worker::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
+  cancel_dials();
   for (auto& l : listeners_)
     l->close();
   for_each_live([](Conn& c) { c.close(); });
@@ -271,6 +370,7 @@ void Worker::maybe_finish_stop() noexcept {
 
 void Worker::close_all_now() noexcept {
   stopping_ = true;
+  cancel_dials();
   for (auto& l : listeners_)
     l->close();
   for_each_live([this](Conn& c) { teardown(c, errc::server_stopping); });

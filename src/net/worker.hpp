@@ -6,10 +6,14 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "net/buffer.hpp"
+#include "weft/address.hpp"
 #include "weft/config.hpp"
 #include "weft/conn.hpp"
 #include "weft/handler.hpp"
@@ -19,6 +23,32 @@
 namespace weft::detail {
 
 class Listener;
+class SecureLayer;
+class SecureLayerFactory;
+class PendingDial;
+
+/// Makes client-side secure layers for outbound connections.
+class ClientLayerFactory {
+ public:
+  virtual ~ClientLayerFactory() = default;
+  /// A client layer on `fd` for `server_name` (SNI and verification).
+  virtual std::unique_ptr<SecureLayer> make_client(int fd, const std::string& server_name) = 0;
+};
+
+/// One outbound connection to make on a loop.
+struct DialSpec {
+  SockAddr addr;
+  std::string target;  ///< as the user wrote it, for errors
+  bool is_unix = false;
+  Handler* handler = nullptr;
+  void* context = nullptr;
+  int timeout_ms = 10000;  ///< connect + TLS handshake
+  std::shared_ptr<ClientLayerFactory> tls;
+  std::string server_name;
+};
+
+/// The listener index dialed connections report (Conn::listener()).
+inline constexpr std::uint16_t kDialedListener = 0xffff;
 
 /// What the server shares with every worker.
 struct ServerShared {
@@ -27,6 +57,8 @@ struct ServerShared {
   const Config* config = nullptr;
   std::atomic<int> open_conns{0};  ///< all loops, for maxAcceptFD
   std::atomic<bool> stopping{false};
+  /// Per listen URL (by index): how to make TLS transports; null = plain.
+  std::vector<SecureLayerFactory*> transports;
 };
 
 class Worker {
@@ -51,7 +83,14 @@ class Worker {
   Conn* find(std::uint32_t slot, std::uint32_t gen) noexcept;
   /// Any thread: is slot/gen still the live connection?
   bool alive(std::uint32_t slot, std::uint32_t gen) const noexcept;
-  /// Closes the descriptor, fires on_close and retires the slot.
+  /// Starts an outbound connection (loop thread); on_open or on_dial_error follows.
+  void dial(DialSpec spec);
+  void finish_dial(PendingDial& d, std::uint32_t events) noexcept;
+  void fail_dial(PendingDial& d, std::error_code why) noexcept;
+  void cancel_dials() noexcept;
+  /// Fires on_open (after accept, or after the TLS handshake).
+  void open_conn(Conn& c);
+  /// Closes the descriptor, fires on_close (if on_open fired) and retires the slot.
   void teardown(Conn& c, std::error_code why, bool close_fd = true) noexcept;
   std::size_t open_count() const noexcept { return live_; }
   /// Counts a connection accepted for this loop before it is adopted: for
@@ -74,6 +113,14 @@ class Worker {
   void touch(Conn& c) noexcept;
   void schedule_wake(Conn& c);
 
+  // --- TLS handshakes: bounded per loop, each with a deadline ---------------
+  /// A transport for c from its listener's factory; null on failure (logged).
+  SecureLayer* make_transport(Conn& c) noexcept;
+  /// Starts the deadline and takes a handshake slot, or queues c for one.
+  void begin_handshake(Conn& c, int timeout_ms, bool bypass_cap = false);
+  /// Frees c's slot (done, failed or closed) and admits a queued one.
+  void end_handshake(Conn& c) noexcept;
+
   // --- listeners and lifecycle --------------------------------------------
   void add_listener(std::unique_ptr<Listener> l);
   /// Starts listening (after on_ready). Loop thread.
@@ -92,6 +139,10 @@ class Worker {
     std::array<std::atomic<std::uint32_t>, kChunkSize> gen{};
     alignas(Conn) unsigned char storage[kChunkSize][sizeof(Conn)];
   };
+  /// Puts a connected descriptor into a slot and watches it; null if refused.
+  Conn* place(int fd, std::uint16_t listener, bool is_unix, Handler* handler);
+  void report_dial_error(Handler& h, const std::string& target, void* context,
+                         std::error_code why) noexcept;
   Conn* slot_ptr(std::uint32_t slot) noexcept;
   std::uint32_t take_slot();
   void after_io() noexcept;
@@ -121,6 +172,9 @@ class Worker {
   Clock::time_point epoch_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   bool stopping_ = false;
+  int handshakes_ = 0;  // in progress on this loop
+  std::unordered_map<PendingDial*, std::unique_ptr<PendingDial>> dials_;
+  std::deque<std::pair<std::uint32_t, std::uint32_t>> handshake_queue_;  // slot, gen
 
   friend class weft::Conn;
 };

@@ -68,6 +68,65 @@ void Config::validate() const {
   // Linux caps TCP_KEEPIDLE at 32767 seconds.
   check_range("tcpKeepAlive", tcp_keepalive_s, 0, 32767);
   check_range("stopTimeout", stop_timeout_ms, 0, 3600000);
+  validate_tls();
+}
+
+void Config::validate_tls() const {
+  bool any = false;
+  for (const auto& url : listen)
+    any = any || listener_tls(url);
+  if (tls.mode != SslMode::plain && tls.mode != SslMode::tls && tls.mode != SslMode::both) {
+    bad_field("sslMode", "must be plain, tls or both");
+  }
+  if (any && (tls.cert.pem.empty() || tls.cert.key.empty())) {
+    bad_field(tls.cert.pem.empty() ? "sslPem" : "sslKey",
+              "a TLS listener needs a certificate and key (sslPem and sslKey)");
+  }
+  for (const auto& pair : tls.sni) {
+    if (pair.pem.empty() || pair.key.empty()) {
+      bad_field("sslCerts", "every entry needs sslPem and sslKey");
+    }
+  }
+  auto version = [](const std::string& v) { return v == "1.2" ? 2 : v == "1.3" ? 3 : 0; };
+  if (!version(tls.min_version)) bad_field("tlsMinVersion", "must be \"1.2\" or \"1.3\"");
+  if (!version(tls.max_version)) bad_field("tlsMaxVersion", "must be \"1.2\" or \"1.3\"");
+  if (version(tls.min_version) > version(tls.max_version)) {
+    bad_field("tlsMinVersion", "is above tlsMaxVersion");
+  }
+  for (const auto& proto : tls.alpn) {
+    if (proto.empty() || proto.size() > 255) {
+      bad_field("tlsNextProtos", "each protocol name must be 1..255 bytes");
+    }
+  }
+  check_range("tlsSessionTicketRotation", tls.ticket_rotation_s, 60, 7 * 86400);
+  check_range("tlsSessionTicketPrevious", tls.ticket_previous_keys, 0, 100);
+  if (tls.client_auth != ClientAuth::none && tls.client_ca.empty()) {
+    bad_field("tlsClientCA", "tlsClientAuth request/require needs a CA file to verify against");
+  }
+  check_range("tlsHandshakeTimeout", tls.handshake_timeout_ms, 0, 3600000);
+  check_range("tlsMaxHandshakes", tls.max_handshakes, 0, kIntMax);
+}
+
+bool Config::listener_tls(const std::string& url, bool* sniff) const {
+  ListenUrl u = ListenUrl::parse(url);
+  bool both = false;
+  bool on = false;
+  switch (u.tls) {
+    case UrlTls::on:
+      on = true;
+      break;
+    case UrlTls::both:
+      on = both = true;
+      break;
+    case UrlTls::off:
+      break;
+    case UrlTls::inherit:
+      on = u.transport != Transport::udp && tls.mode != SslMode::plain;
+      both = on && tls.mode == SslMode::both;
+      break;
+  }
+  if (sniff) *sniff = both;
+  return on;
 }
 
 std::size_t Config::loop_count() const noexcept {

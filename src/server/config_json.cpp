@@ -76,6 +76,9 @@ const std::string& get_string(std::string_view field, const json& v) {
 
 constexpr std::string_view kLbNames[] = {"rr", "random", "leastconn", "hash"};
 constexpr std::string_view kSbufNames[] = {"pause", "close"};
+constexpr std::string_view kSslModeNames[] = {"plain", "tls", "both"};
+constexpr std::string_view kKtlsNames[] = {"off", "auto", "required"};
+constexpr std::string_view kClientAuthNames[] = {"none", "request", "require"};
 
 template <typename Enum, std::size_t N>
 Enum get_enum(std::string_view field, const json& v, const std::string_view (&names)[N]) {
@@ -93,6 +96,28 @@ std::vector<std::string> get_listen(std::string_view field, const json& v) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v.size(); ++i) {
     out.push_back(get_string(std::string(field) + "[" + std::to_string(i) + "]", v[i]));
+  }
+  return out;
+}
+
+std::vector<TlsCertPair> get_cert_pairs(std::string_view field, const json& v) {
+  if (!v.is_array()) bad(field, "expected an array of {\"sslPem\", \"sslKey\"} objects");
+  std::vector<TlsCertPair> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string at = std::string(field) + "[" + std::to_string(i) + "]";
+    const json& e = v[i];
+    if (!e.is_object()) bad(at, "expected an object with sslPem and sslKey");
+    TlsCertPair pair;
+    for (const auto& [key, value] : e.items()) {
+      if (key == "sslPem") {
+        pair.pem = get_string(at + ".sslPem", value);
+      } else if (key == "sslKey") {
+        pair.key = get_string(at + ".sslKey", value);
+      } else {
+        bad(at, "unknown field " + quote(key) + " (known: sslPem, sslKey)");
+      }
+    }
+    out.push_back(std::move(pair));
   }
   return out;
 }
@@ -123,23 +148,44 @@ const Field kFields[] = {
     {"tcpNoDelay", [](auto n, const json& v, Config& c) { c.tcp_nodelay = get_bool(n, v); }},
     {"tcpKeepAlive", [](auto n, const json& v, Config& c) { c.tcp_keepalive_s = get_int(n, v); }},
     {"stopTimeout", [](auto n, const json& v, Config& c) { c.stop_timeout_ms = get_int(n, v); }},
+    {"sslMode", [](auto n, const json& v,
+                   Config& c) { c.tls.mode = get_enum<SslMode>(n, v, kSslModeNames); }},
+    {"sslPem", [](auto n, const json& v, Config& c) { c.tls.cert.pem = get_string(n, v); }},
+    {"sslKey", [](auto n, const json& v, Config& c) { c.tls.cert.key = get_string(n, v); }},
+    {"sslCerts", [](auto n, const json& v, Config& c) { c.tls.sni = get_cert_pairs(n, v); }},
+    {"tlsMinVersion",
+     [](auto n, const json& v, Config& c) { c.tls.min_version = get_string(n, v); }},
+    {"tlsMaxVersion",
+     [](auto n, const json& v, Config& c) { c.tls.max_version = get_string(n, v); }},
+    {"tlsNextProtos", [](auto n, const json& v, Config& c) { c.tls.alpn = get_listen(n, v); }},
+    {"tlsSessionTicketsDisabled",
+     [](auto n, const json& v, Config& c) { c.tls.tickets_disabled = get_bool(n, v); }},
+    {"tlsSessionTicketSeed",
+     [](auto n, const json& v, Config& c) { c.tls.ticket_seed = get_string(n, v); }},
+    {"tlsSessionTicketContext",
+     [](auto n, const json& v, Config& c) { c.tls.ticket_context = get_string(n, v); }},
+    {"tlsSessionTicketRotation",
+     [](auto n, const json& v, Config& c) { c.tls.ticket_rotation_s = get_int(n, v); }},
+    {"tlsSessionTicketPrevious",
+     [](auto n, const json& v, Config& c) { c.tls.ticket_previous_keys = get_int(n, v); }},
+    {"sslOcspStaple",
+     [](auto n, const json& v, Config& c) { c.tls.ocsp_staple = get_string(n, v); }},
+    {"tlsClientAuth", [](auto n, const json& v, Config& c) {
+       c.tls.client_auth = get_enum<ClientAuth>(n, v, kClientAuthNames);
+     }},
+    {"tlsClientCA", [](auto n, const json& v, Config& c) { c.tls.client_ca = get_string(n, v); }},
+    {"tlsHandshakeTimeout",
+     [](auto n, const json& v, Config& c) { c.tls.handshake_timeout_ms = get_int(n, v); }},
+    {"tlsMaxHandshakes",
+     [](auto n, const json& v, Config& c) { c.tls.max_handshakes = get_int(n, v); }},
+    {"ktlsPolicy",
+     [](auto n, const json& v, Config& c) { c.tls.ktls = get_enum<KtlsPolicy>(n, v, kKtlsNames); }},
 };
 
 // connaxis fields weft has no equivalent for yet: named, so a connaxis file
 // fails with a clear reason rather than "unknown".
 constexpr std::string_view kNotYet[] = {
-    "sslPem",
-    "sslKey",
-    "sslMode",
     "tlsEngine",
-    "ktlsPolicy",
-    "tlsMinVersion",
-    "tlsMaxVersion",
-    "tlsNextProtos",
-    "tlsSessionTicketsDisabled",
-    "tlsSessionTicketSeed",
-    "tlsSessionTicketContext",
-    "sslOcspStaple",
     "twInterval",
     "dialKeepAlive",
     "dialPolling",
@@ -266,6 +312,36 @@ std::string to_json(const Config& cfg) {
   j["tcpNoDelay"] = cfg.tcp_nodelay;
   j["tcpKeepAlive"] = cfg.tcp_keepalive_s;
   j["stopTimeout"] = cfg.stop_timeout_ms;
+  const TlsConfig& t = cfg.tls;
+  auto name = [](const auto& names, auto e) {
+    const auto i = static_cast<std::size_t>(e);
+    return std::string(i < std::size(names) ? names[i] : "?");
+  };
+  j["sslMode"] = name(kSslModeNames, t.mode);
+  // PEM text given inline is not echoed back (it may be a private key).
+  auto path_or_inline = [](const std::string& v) {
+    return v.starts_with("-----BEGIN") ? std::string("(inline PEM)") : v;
+  };
+  j["sslPem"] = path_or_inline(t.cert.pem);
+  j["sslKey"] = path_or_inline(t.cert.key);
+  j["sslCerts"] = nlohmann::ordered_json::array();
+  for (const auto& pair : t.sni) {
+    j["sslCerts"].push_back({{"sslPem", path_or_inline(pair.pem)}, {"sslKey", path_or_inline(pair.key)}});
+  }
+  j["tlsMinVersion"] = t.min_version;
+  j["tlsMaxVersion"] = t.max_version;
+  j["tlsNextProtos"] = t.alpn;
+  j["tlsSessionTicketsDisabled"] = t.tickets_disabled;
+  j["tlsSessionTicketSeed"] = t.ticket_seed.empty() ? "" : "(set)";
+  j["tlsSessionTicketContext"] = t.ticket_context;
+  j["tlsSessionTicketRotation"] = t.ticket_rotation_s;
+  j["tlsSessionTicketPrevious"] = t.ticket_previous_keys;
+  j["sslOcspStaple"] = t.ocsp_staple;
+  j["tlsClientAuth"] = name(kClientAuthNames, t.client_auth);
+  j["tlsClientCA"] = t.client_ca;
+  j["tlsHandshakeTimeout"] = t.handshake_timeout_ms;
+  j["tlsMaxHandshakes"] = t.max_handshakes;
+  j["ktlsPolicy"] = name(kKtlsNames, t.ktls);
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 

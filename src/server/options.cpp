@@ -29,6 +29,9 @@ std::string usage_text(std::string_view prog, std::string_view default_listen) {
           "                        udp://:9000  unix:///tmp/app.sock  tcp://:5000?reuseport=false\n"
           "  --loops N        event loops (ncpu): -1 one per core, 0 or 1 one loop, N loops\n"
           "  --config FILE    JSON config file (field names in docs/CONFIG.md)\n"
+          "  --cert PEM       TLS certificate chain (file); with --key, serves TLS\n"
+          "                   (sslMode tls) unless a URL says otherwise (?tls=false)\n"
+          "  --key PEM        the certificate's private key (file)\n"
           "  --print-config   print the final configuration as JSON and exit\n"
           "  -h, --help       show this help\n"
           "Flags also take the form --flag=value.\n");
@@ -57,6 +60,13 @@ int parse_loops(std::string_view v) {
 }  // namespace
 
 CommandLine parse_command_line(int argc, char** argv, std::string_view default_listen) {
+  Config base;
+  base.listen = {std::string(default_listen)};
+  return parse_command_line(argc, argv, base);
+}
+
+CommandLine parse_command_line(int argc, char** argv, const Config& base) {
+  const std::string default_listen = base.listen.empty() ? std::string() : base.listen.front();
   std::string_view prog = "weft";
   if (argc > 0 && argv != nullptr && argv[0] != nullptr && argv[0][0] != '\0') {
     prog = argv[0];
@@ -65,7 +75,7 @@ CommandLine parse_command_line(int argc, char** argv, std::string_view default_l
   }
   CommandLine out;
   out.usage = usage_text(prog, default_listen);
-  out.config.listen = {std::string(default_listen)};
+  out.config = base;
 
   std::vector<std::string_view> args;
   for (int i = 1; i < argc && argv != nullptr; ++i) {
@@ -82,6 +92,7 @@ CommandLine parse_command_line(int argc, char** argv, std::string_view default_l
   std::vector<std::string> listen;
   std::optional<int> loops;
   std::optional<std::string> config_file;
+  std::optional<std::string> cert, key;
   bool print_config = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
@@ -93,7 +104,8 @@ CommandLine parse_command_line(int argc, char** argv, std::string_view default_l
     }
     const auto eq = arg.find('=');
     const std::string_view name = arg.substr(0, eq);
-    const bool takes_value = name == "--listen" || name == "--loops" || name == "--config";
+    const bool takes_value = name == "--listen" || name == "--loops" || name == "--config" ||
+                             name == "--cert" || name == "--key";
     if (!takes_value && name != "--print-config") bad_flag(name, "unknown flag (see --help)");
     if (!takes_value) {
       if (eq != std::string_view::npos) bad_flag(name, "takes no value");
@@ -118,6 +130,10 @@ CommandLine parse_command_line(int argc, char** argv, std::string_view default_l
       listen.emplace_back(value);
     } else if (name == "--loops") {
       loops = parse_loops(value);
+    } else if (name == "--cert") {
+      cert = std::string(value);
+    } else if (name == "--key") {
+      key = std::string(value);
     } else {
       config_file = std::string(value);
     }
@@ -126,6 +142,13 @@ CommandLine parse_command_line(int argc, char** argv, std::string_view default_l
   if (config_file) out.config = load_config(*config_file, out.config);
   if (!listen.empty()) out.config.listen = std::move(listen);
   if (loops) out.config.ncpu = *loops;
+  if (cert.has_value() != key.has_value()) {
+    bad_flag(cert ? "--cert" : "--key", cert ? "needs --key too" : "needs --cert too");
+  }
+  if (cert) {
+    out.config.tls.cert = {*cert, *key};
+    if (out.config.tls.mode == SslMode::plain) out.config.tls.mode = SslMode::tls;
+  }
   out.config.validate();
 
   if (print_config) {

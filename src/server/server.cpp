@@ -8,11 +8,15 @@
 
 #include <cstring>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "net/listener.hpp"
 #include "net/socket.hpp"
 #include "net/worker.hpp"
+#include "tls/ktls.hpp"
+#include "tls/tls_client.hpp"
+#include "tls/tls_server.hpp"
 #include "weft/address.hpp"
 #include "weft/error.hpp"
 #include "weft/log.hpp"
@@ -44,6 +48,29 @@ class ServerCore {
       workers.push_back(std::make_unique<Worker>(shared, i));
     for (const auto& text : config.listen)
       urls.push_back(ListenUrl::parse(text));
+    setup_tls();
+  }
+
+  // One set of TLS contexts for every TLS listener; a factory per listener
+  // says whether it also serves plain clients (sslMode both).
+  void setup_tls() {
+    std::shared_ptr<TlsServerContext> ctx;
+    for (const auto& text : config.listen) {
+      bool sniff = false;
+      if (!config.listener_tls(text, &sniff)) {
+        shared.transports.push_back(nullptr);
+        continue;
+      }
+      if (!ctx) {
+        ctx = std::make_shared<TlsServerContext>(config.tls);
+        if (config.tls.ktls == KtlsPolicy::automatic && !kernel_tls().ulp_available) {
+          logf(LogLevel::info, "kTLS unavailable, TLS runs in userspace: %s",
+               kernel_tls().reason.c_str());
+        }
+      }
+      factories.push_back(std::make_unique<TlsListenerFactory>(ctx, sniff));
+      shared.transports.push_back(factories.back().get());
+    }
   }
 
   ~ServerCore() {
@@ -92,11 +119,15 @@ class ServerCore {
 
   Config config;
   ServerShared shared;
+  std::vector<std::unique_ptr<SecureLayerFactory>> factories;  // before workers: outlive them
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<ListenUrl> urls;
   std::vector<std::string> bound;
   std::vector<std::thread> threads;
   std::atomic<bool> stop_requested{false};
+  std::atomic<std::size_t> dial_next{0};
+  std::mutex default_tls_mu;
+  std::shared_ptr<TlsClient> default_tls;  // made on the first tls:// dial
   std::promise<void> ready;
   SignalWatcher signals{*this};
   sigset_t old_mask{};
@@ -285,6 +316,53 @@ const LoopStats& Server::loop_stats(std::size_t i) const {
 }
 Handler& Server::handler() const noexcept {
   return *core_->shared.handler;
+}
+
+std::error_code Server::dial(const std::string& url, DialOptions opts) {
+  detail::ServerCore& core = *core_;
+  ListenUrl u = ListenUrl::parse(url);
+  if (u.transport == Transport::udp) throw ConfigError("dial \"" + url + "\": udp cannot be dialed");
+  detail::DialSpec spec;
+  spec.target = url;
+  spec.is_unix = u.transport == Transport::unix_stream;
+  if (!detail::resolve_literal(u, spec.addr)) {
+    throw ConfigError("dial \"" + url + "\": needs a host and a port (or a unix path)");
+  }
+  spec.handler = opts.handler;
+  spec.context = opts.context;
+  spec.timeout_ms = static_cast<int>(opts.timeout.count());
+  if (u.tls == UrlTls::on) {
+    std::shared_ptr<TlsClient> tls = opts.tls;
+    if (!tls) {
+      std::lock_guard lock(core.default_tls_mu);
+      if (!core.default_tls) core.default_tls = std::make_shared<TlsClient>();
+      tls = core.default_tls;
+    }
+    spec.tls = tls->impl();
+    // The name as written in the URL ("localhost", not 127.0.0.1).
+    std::string host = url.substr(url.find("://") + 3);
+    host = host.substr(0, host.find_first_of("/?"));
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(1, host.find(']') - 1);
+    } else {
+      host = host.substr(0, host.rfind(':'));
+    }
+    spec.server_name = opts.server_name.empty() ? host : opts.server_name;
+  } else if (u.tls != UrlTls::inherit && u.tls != UrlTls::off) {
+    throw ConfigError("dial \"" + url + "\": tls=both applies to listeners only");
+  }
+  std::size_t n = core.workers.size();
+  std::size_t i = opts.loop >= 0 ? static_cast<std::size_t>(opts.loop) % n
+                                 : core.dial_next.fetch_add(1, std::memory_order_relaxed) % n;
+  detail::Worker* w = core.workers[i].get();
+  if (w->loop().in_loop_thread()) {
+    w->dial(std::move(spec));
+    return {};
+  }
+  return w->loop().post(
+      [w, s = std::make_shared<detail::DialSpec>(std::move(spec))]() mutable {
+        w->dial(std::move(*s));
+      });
 }
 
 StatsSnapshot Server::stats() const {
