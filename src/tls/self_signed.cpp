@@ -204,8 +204,9 @@ X509Ptr make_cert(EVP_PKEY* key, const std::vector<std::string>& names, int days
                                    reinterpret_cast<const unsigned char*>(cn.data()),
                                    static_cast<int>(cn.size()), -1, 0),
         "X509_NAME_add_entry_by_txt(CN)");
-  check(X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : subject),
-        "X509_set_issuer_name");
+  check(
+      X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : subject),
+      "X509_set_issuer_name");
 
   X509V3_CTX v3{};
   X509V3_set_ctx(&v3, issuer != nullptr ? issuer : cert.get(), cert.get(), nullptr, nullptr, 0);

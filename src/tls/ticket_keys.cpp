@@ -100,7 +100,9 @@ bool set_mac(EVP_MAC_CTX* mac, std::array<unsigned char, 32>& key) {
 }  // namespace
 
 TicketKeyRing::Cache::~Cache() {
-  for (auto& slot : slots) OPENSSL_cleanse(&slot.key, sizeof slot.key);
+  for (auto& slot : slots) {
+    OPENSSL_cleanse(&slot.key, sizeof slot.key);
+  }
 }
 
 TicketKeyRing::TicketKeyRing(Options opts, Clock clock)
@@ -143,9 +145,8 @@ TicketKeyRing::Key TicketKeyRing::key_for(std::int64_t epoch) const {
       // OSSL_PARAM wants non-const pointers to what it only reads.
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(opts_.seed.data()),
                                         opts_.seed.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-                                        const_cast<char*>(opts_.context.data()),
-                                        opts_.context.size()),
+      OSSL_PARAM_construct_octet_string(
+          OSSL_KDF_PARAM_SALT, const_cast<char*>(opts_.context.data()), opts_.context.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
       OSSL_PARAM_construct_end()};
 

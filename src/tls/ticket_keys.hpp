@@ -54,8 +54,8 @@ class TicketKeyRing {
  private:
   static int callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                       EVP_MAC_CTX* mac, int enc);
-  int on_ticket(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
-                EVP_MAC_CTX* mac, int enc);
+  int on_ticket(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
+                int enc);
 
   /// The key whose name is `name` among the epochs accepted now (next,
   /// current and `previous` older ones); false when none matches. `renew`
