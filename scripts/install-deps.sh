@@ -10,6 +10,7 @@ packages=(
   libssl-dev liburing-dev zlib1g-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   # peers used by tests and benchmarks
   redis-tools redis-server libuv1-dev libboost-dev libboost-system-dev curl procps util-linux
+  testssl.sh nginx-light
 )
 
 missing=()

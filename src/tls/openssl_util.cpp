@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <signal.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -11,6 +13,16 @@
 #include "weft/error.hpp"
 
 namespace weft::detail {
+
+void ignore_sigpipe() noexcept {
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGPIPE, &ignore, nullptr);
+  }
+}
 
 std::string openssl_reason() {
   std::string out;

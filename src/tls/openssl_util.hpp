@@ -10,6 +10,11 @@
 
 namespace weft::detail {
 
+/// OpenSSL writes the socket with write(2), which raises SIGPIPE when the peer
+/// has gone; a server must not die of that. Sets SIGPIPE to SIG_IGN if it
+/// still has the default action (a handler the application installed stays).
+void ignore_sigpipe() noexcept;
+
 /// Drains OpenSSL's (per-thread) error queue into one line.
 std::string openssl_reason();
 

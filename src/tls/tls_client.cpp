@@ -37,6 +37,7 @@ bool is_ip_literal(const std::string& s) {
 }  // namespace
 
 TlsClientImpl::TlsClientImpl(const TlsClientOptions& opts) : verify_(!opts.insecure_skip_verify) {
+  ignore_sigpipe();
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (!ctx_) throw std::runtime_error("SSL_CTX_new: " + openssl_reason());
   try {

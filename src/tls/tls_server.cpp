@@ -46,6 +46,7 @@ std::string load_ocsp(const std::string& path) {
 }  // namespace
 
 TlsServerContext::TlsServerContext(const TlsConfig& cfg) : cfg_(cfg) {
+  ignore_sigpipe();
   if (cfg_.ktls == KtlsPolicy::required && !kernel_tls().ulp_available) {
     throw ConfigError("ktlsPolicy \"required\": kernel TLS offload is impossible here: " +
                       kernel_tls().reason);
@@ -119,6 +120,9 @@ SSL_CTX* TlsServerContext::make_ctx(const TlsCertPair& pair, const char* field) 
     static constexpr unsigned char kSidContext[] = "weft";
     SSL_CTX_set_session_id_context(ctx, kSidContext, sizeof kSidContext - 1);
     if (tickets_) tickets_->install(ctx);
+    // SSL_OP_NO_TICKET alone makes TLS 1.3 send stateful tickets, which
+    // cannot resume without a session cache: send none at all.
+    if (cfg_.tickets_disabled) SSL_CTX_set_num_tickets(ctx, 0);
 
     use_chain(ctx, read_pem_value(pair.pem, field), field);
     use_key(ctx, read_pem_value(pair.key, field == std::string("sslPem") ? "sslKey" : field),
