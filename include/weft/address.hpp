@@ -34,7 +34,7 @@ struct ListenUrl {
   bool reuseport = true;  ///< ?reuseport= : one listener per loop (SO_REUSEPORT)
   int backlog = 1024;     ///< ?backlog= (stream listeners only)
   UrlTls tls = UrlTls::inherit;
-  std::string text;       ///< the URL as written
+  std::string text;  ///< the URL as written
 
   /// Parses `url`; throws weft::ConfigError naming what is wrong.
   static ListenUrl parse(std::string_view url);

@@ -48,14 +48,14 @@ struct TlsConfig {
   /// "tlsSessionTicketSeed": servers sharing it resume each other's sessions;
   /// empty = a random seed per process.
   std::string ticket_seed;
-  std::string ticket_context;       ///< "tlsSessionTicketContext"
-  int ticket_rotation_s = 3600;     ///< "tlsSessionTicketRotation": key lifetime
-  int ticket_previous_keys = 2;     ///< "tlsSessionTicketPrevious": old keys still accepted
-  std::string ocsp_staple;          ///< "sslOcspStaple": DER or PEM OCSP response file
+  std::string ticket_context;    ///< "tlsSessionTicketContext"
+  int ticket_rotation_s = 3600;  ///< "tlsSessionTicketRotation": key lifetime
+  int ticket_previous_keys = 2;  ///< "tlsSessionTicketPrevious": old keys still accepted
+  std::string ocsp_staple;       ///< "sslOcspStaple": DER or PEM OCSP response file
   ClientAuth client_auth = ClientAuth::none;  ///< "tlsClientAuth"
   std::string client_ca;                      ///< "tlsClientCA": CA file for client certificates
   int handshake_timeout_ms = 10000;           ///< "tlsHandshakeTimeout"; 0 = none
-  int max_handshakes = 1024;  ///< "tlsMaxHandshakes" in progress per loop; more wait
+  int max_handshakes = 1024;                ///< "tlsMaxHandshakes" in progress per loop; more wait
   KtlsPolicy ktls = KtlsPolicy::automatic;  ///< "ktlsPolicy"
 };
 

@@ -136,18 +136,18 @@ class Conn final : public IoWatcher {
   std::error_code pending_error() const noexcept;
 
   enum Flag : std::uint16_t {
-    kClosing = 1,       // close() called: flush, then tear down
-    kDead = 2,          // torn down, waiting for the slot to be reused
-    kPausedByUser = 4,  // pause_reading()
-    kPausedBySbuf = 8,  // cliSbufLimit reached (policy pause)
-    kWriteArmed = 16,   // EPOLLOUT armed
-    kWoken = 32,        // wake() pending
-    kReadArmed = 64,    // EPOLLIN armed
-    kUnix = 128,        // not TCP: no TCP socket options
-    kPeerClosed = 256,  // the peer closed its side (orderly)
-    kHadQueue = 512,    // output queued since the last on_drained
-    kInOnData = 1024,   // inside on_data (which sees the held input)
-    kSniffing = 2048,   // sslMode both: waiting for the first byte
+    kClosing = 1,             // close() called: flush, then tear down
+    kDead = 2,                // torn down, waiting for the slot to be reused
+    kPausedByUser = 4,        // pause_reading()
+    kPausedBySbuf = 8,        // cliSbufLimit reached (policy pause)
+    kWriteArmed = 16,         // EPOLLOUT armed
+    kWoken = 32,              // wake() pending
+    kReadArmed = 64,          // EPOLLIN armed
+    kUnix = 128,              // not TCP: no TCP socket options
+    kPeerClosed = 256,        // the peer closed its side (orderly)
+    kHadQueue = 512,          // output queued since the last on_drained
+    kInOnData = 1024,         // inside on_data (which sees the held input)
+    kSniffing = 2048,         // sslMode both: waiting for the first byte
     kHandshaking = 4096,      // TLS handshake running: no on_open, no writes yet
     kHandshakeQueued = 8192,  // waiting for a handshake slot on this loop (not read)
     kTlsWantsWrite = 16384,   // the last TLS read/handshake step needs the socket writable
@@ -159,8 +159,8 @@ class Conn final : public IoWatcher {
   detail::Worker* worker_;
   Handler* handler_;
   void* context_ = nullptr;
-  detail::Buffer* in_ = nullptr;   // null while no input is left over
-  detail::Buffer* out_ = nullptr;  // null while nothing is queued
+  detail::Buffer* in_ = nullptr;        // null while no input is left over
+  detail::Buffer* out_ = nullptr;       // null while nothing is queued
   detail::SecureLayer* tls_ = nullptr;  // null for plain connections
   int fd_;
   std::uint32_t slot_;

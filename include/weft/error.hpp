@@ -11,19 +11,19 @@
 namespace weft {
 
 enum class errc {
-  packet_too_large = 1,  ///< unconsumed input exceeded pktSizeLimit
-  send_buffer_full,      ///< queued output exceeded cliSbufLimit (policy "close")
-  idle_timeout,          ///< no input for longer than idleLimit
-  server_stopping,       ///< closed by a graceful stop whose deadline passed
-  aborted,               ///< Conn::abort() was called
-  detached,              ///< Conn::detach() handed the descriptor to the user
-  conn_gone,             ///< a ConnHandle whose connection has closed
-  loop_stopped,          ///< the target loop no longer runs
-  queue_full,            ///< the loop's cross-thread queue is at chanSize
-  tls_handshake_failed,  ///< the TLS handshake failed (reason logged at debug)
-  tls_handshake_timeout, ///< the TLS handshake did not finish within tlsHandshakeTimeout
-  tls_error,             ///< a TLS protocol error after the handshake
-  tls_busy,              ///< too many handshakes waiting on this loop
+  packet_too_large = 1,   ///< unconsumed input exceeded pktSizeLimit
+  send_buffer_full,       ///< queued output exceeded cliSbufLimit (policy "close")
+  idle_timeout,           ///< no input for longer than idleLimit
+  server_stopping,        ///< closed by a graceful stop whose deadline passed
+  aborted,                ///< Conn::abort() was called
+  detached,               ///< Conn::detach() handed the descriptor to the user
+  conn_gone,              ///< a ConnHandle whose connection has closed
+  loop_stopped,           ///< the target loop no longer runs
+  queue_full,             ///< the loop's cross-thread queue is at chanSize
+  tls_handshake_failed,   ///< the TLS handshake failed (reason logged at debug)
+  tls_handshake_timeout,  ///< the TLS handshake did not finish within tlsHandshakeTimeout
+  tls_error,              ///< a TLS protocol error after the handshake
+  tls_busy,               ///< too many handshakes waiting on this loop
 };
 
 const std::error_category& error_category() noexcept;

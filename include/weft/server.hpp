@@ -52,7 +52,7 @@ class Server {
   /// Conn::listener() == Conn::kDialed; failures before that go to
   /// on_dial_error. Any thread, once started. Errors here: a bad URL
   /// (ConfigError thrown), or the loop's queue is full / stopped.
-  std::error_code dial(const std::string& url, DialOptions opts = {});
+  std::error_code dial(const std::string& url, const DialOptions& opts = {});
 
   /// The bound addresses as URLs with real ports ("tcp://127.0.0.1:40123"),
   /// one per configured listen URL, in order. Valid from on_ready on.

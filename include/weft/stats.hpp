@@ -43,16 +43,16 @@ struct LoopStats {
   Counter fd_exhausted;       ///< EMFILE/ENFILE events
   Counter sbuf_pauses;        ///< reads paused by cliSbufLimit
   // TLS
-  Counter tls_handshakes;         ///< handshakes finished
-  Counter tls_resumed;            ///< of those, resumed sessions
-  Counter tls_failed;             ///< handshakes that failed
-  Counter tls_timeouts;           ///< handshakes closed by tlsHandshakeTimeout
-  Counter tls_handshaking;        ///< handshakes in progress or waiting (a gauge)
-  Counter ktls_offloaded;         ///< connections with TX and RX in the kernel
-  Counter ktls_tx_only;           ///< TX offloaded, RX not
-  Counter ktls_no_kernel;         ///< not offloaded: the kernel has no tls ULP
-  Counter ktls_cipher;            ///< not offloaded: cipher/version unsupported
-  Counter ktls_declined;          ///< not offloaded: OpenSSL did not engage it
+  Counter tls_handshakes;   ///< handshakes finished
+  Counter tls_resumed;      ///< of those, resumed sessions
+  Counter tls_failed;       ///< handshakes that failed
+  Counter tls_timeouts;     ///< handshakes closed by tlsHandshakeTimeout
+  Counter tls_handshaking;  ///< handshakes in progress or waiting (a gauge)
+  Counter ktls_offloaded;   ///< connections with TX and RX in the kernel
+  Counter ktls_tx_only;     ///< TX offloaded, RX not
+  Counter ktls_no_kernel;   ///< not offloaded: the kernel has no tls ULP
+  Counter ktls_cipher;      ///< not offloaded: cipher/version unsupported
+  Counter ktls_declined;    ///< not offloaded: OpenSSL did not engage it
 };
 
 /// A plain snapshot (sum over loops).

@@ -12,8 +12,8 @@
 #include <cerrno>
 
 #include "net/buffer.hpp"
-#include "net/socket.hpp"
 #include "net/secure_layer.hpp"
+#include "net/socket.hpp"
 #include "net/worker.hpp"
 #include "weft/error.hpp"
 #include "weft/handler.hpp"

@@ -6,8 +6,8 @@
 
 #include "net/listener.hpp"
 #include "net/pending_dial.hpp"
-#include "net/socket.hpp"
 #include "net/secure_layer.hpp"
+#include "net/socket.hpp"
 #include "weft/error.hpp"
 #include "weft/log.hpp"
 #include "weft/server.hpp"
@@ -109,7 +109,8 @@ Conn* Worker::place(int fd, std::uint16_t listener, bool is_unix, Handler* handl
   Chunk* chunk = chunks_[slot >> kChunkBits].load(std::memory_order_relaxed);
   auto& gen = chunk->gen[slot & (kChunkSize - 1)];
   std::uint32_t g = gen.load(std::memory_order_relaxed) + 1;  // odd: live
-  Conn* c = new (chunk->storage[slot & (kChunkSize - 1)]) Conn(this, handler, fd, slot, g, listener);
+  Conn* c =
+      new (chunk->storage[slot & (kChunkSize - 1)]) Conn(this, handler, fd, slot, g, listener);
   try {
     loop_.watch(fd, c, IoWatcher::kReadable);
   } catch (const std::system_error& e) {  // e.g. the epoll watch limit
@@ -157,14 +158,13 @@ SecureLayer* Worker::make_transport(Conn& c) noexcept {
 void Worker::begin_handshake(Conn& c, int timeout_ms, bool bypass_cap) {
   stats_.tls_handshaking.add();
   if (int ms = timeout_ms; ms > 0) {
-    c.tls_->handshake_timer =
-        loop_.run_after(Millis{ms}, [this, slot = c.slot_, gen = c.gen_] {
-          Conn* late = find(slot, gen);
-          if (!late || !late->tls_pending_handshake()) return;
-          late->tls_->handshake_timer = 0;
-          stats_.tls_timeouts.add();
-          late->abort_with(errc::tls_handshake_timeout);
-        });
+    c.tls_->handshake_timer = loop_.run_after(Millis{ms}, [this, slot = c.slot_, gen = c.gen_] {
+      Conn* late = find(slot, gen);
+      if (!late || !late->tls_pending_handshake()) return;
+      late->tls_->handshake_timer = 0;
+      stats_.tls_timeouts.add();
+      late->abort_with(errc::tls_handshake_timeout);
+    });
   }
   int cap = config().tls.max_handshakes;
   if (bypass_cap || cap <= 0 || handshakes_ < cap) {
@@ -197,8 +197,8 @@ void Worker::end_handshake(Conn& c) noexcept {
     handshake_queue_.pop_front();
     Conn* next = find(slot, gen);
     if (!next || !(next->flags_ & Conn::kHandshakeQueued)) continue;
-    next->flags_ = static_cast<std::uint16_t>((next->flags_ & ~Conn::kHandshakeQueued) |
-                                               Conn::kHandshaking);
+    next->flags_ =
+        static_cast<std::uint16_t>((next->flags_ & ~Conn::kHandshakeQueued) | Conn::kHandshaking);
     ++handshakes_;
     next->update_interest();  // its ClientHello waits in the socket: epoll reports it
   }

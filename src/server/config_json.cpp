@@ -148,8 +148,8 @@ const Field kFields[] = {
     {"tcpNoDelay", [](auto n, const json& v, Config& c) { c.tcp_nodelay = get_bool(n, v); }},
     {"tcpKeepAlive", [](auto n, const json& v, Config& c) { c.tcp_keepalive_s = get_int(n, v); }},
     {"stopTimeout", [](auto n, const json& v, Config& c) { c.stop_timeout_ms = get_int(n, v); }},
-    {"sslMode", [](auto n, const json& v,
-                   Config& c) { c.tls.mode = get_enum<SslMode>(n, v, kSslModeNames); }},
+    {"sslMode",
+     [](auto n, const json& v, Config& c) { c.tls.mode = get_enum<SslMode>(n, v, kSslModeNames); }},
     {"sslPem", [](auto n, const json& v, Config& c) { c.tls.cert.pem = get_string(n, v); }},
     {"sslKey", [](auto n, const json& v, Config& c) { c.tls.cert.key = get_string(n, v); }},
     {"sslCerts", [](auto n, const json& v, Config& c) { c.tls.sni = get_cert_pairs(n, v); }},
@@ -170,7 +170,8 @@ const Field kFields[] = {
      [](auto n, const json& v, Config& c) { c.tls.ticket_previous_keys = get_int(n, v); }},
     {"sslOcspStaple",
      [](auto n, const json& v, Config& c) { c.tls.ocsp_staple = get_string(n, v); }},
-    {"tlsClientAuth", [](auto n, const json& v, Config& c) {
+    {"tlsClientAuth",
+     [](auto n, const json& v, Config& c) {
        c.tls.client_auth = get_enum<ClientAuth>(n, v, kClientAuthNames);
      }},
     {"tlsClientCA", [](auto n, const json& v, Config& c) { c.tls.client_ca = get_string(n, v); }},
@@ -326,7 +327,8 @@ std::string to_json(const Config& cfg) {
   j["sslKey"] = path_or_inline(t.cert.key);
   j["sslCerts"] = nlohmann::ordered_json::array();
   for (const auto& pair : t.sni) {
-    j["sslCerts"].push_back({{"sslPem", path_or_inline(pair.pem)}, {"sslKey", path_or_inline(pair.key)}});
+    j["sslCerts"].push_back(
+        {{"sslPem", path_or_inline(pair.pem)}, {"sslKey", path_or_inline(pair.key)}});
   }
   j["tlsMinVersion"] = t.min_version;
   j["tlsMaxVersion"] = t.max_version;

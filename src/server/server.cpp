@@ -318,10 +318,11 @@ Handler& Server::handler() const noexcept {
   return *core_->shared.handler;
 }
 
-std::error_code Server::dial(const std::string& url, DialOptions opts) {
+std::error_code Server::dial(const std::string& url, const DialOptions& opts) {
   detail::ServerCore& core = *core_;
   ListenUrl u = ListenUrl::parse(url);
-  if (u.transport == Transport::udp) throw ConfigError("dial \"" + url + "\": udp cannot be dialed");
+  if (u.transport == Transport::udp)
+    throw ConfigError("dial \"" + url + "\": udp cannot be dialed");
   detail::DialSpec spec;
   spec.target = url;
   spec.is_unix = u.transport == Transport::unix_stream;
@@ -359,10 +360,9 @@ std::error_code Server::dial(const std::string& url, DialOptions opts) {
     w->dial(std::move(spec));
     return {};
   }
-  return w->loop().post(
-      [w, s = std::make_shared<detail::DialSpec>(std::move(spec))]() mutable {
-        w->dial(std::move(*s));
-      });
+  return w->loop().post([w, s = std::make_shared<detail::DialSpec>(std::move(spec))]() mutable {
+    w->dial(std::move(*s));
+  });
 }
 
 StatsSnapshot Server::stats() const {

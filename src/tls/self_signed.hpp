@@ -18,8 +18,7 @@ struct SelfSigned {
 /// one) and the first name as CN. `ca` marks it basicConstraints CA:TRUE so
 /// that it can sign others (tests of client certificates). Throws
 /// std::runtime_error with OpenSSL's reason on failure.
-SelfSigned make_self_signed(const std::vector<std::string>& names, int days = 30,
-                            bool ca = false);
+SelfSigned make_self_signed(const std::vector<std::string>& names, int days = 30, bool ca = false);
 
 /// A certificate for `names` signed by `issuer` (cert + key PEM), e.g. a
 /// client certificate for mTLS tests. Same throwing rules.

@@ -22,8 +22,7 @@ struct SessionTag {
 
 int tag_index() {
   static const int index = SSL_get_ex_new_index(
-      0, nullptr, nullptr, nullptr,
-      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+      0, nullptr, nullptr, nullptr, [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
         delete static_cast<SessionTag*>(ptr);
       });
   return index;
@@ -49,8 +48,8 @@ TlsClientImpl::TlsClientImpl(const TlsClientOptions& opts) : verify_(!opts.insec
     }
     SSL_CTX_set_min_proto_version(ctx_, tls_version_number(opts.min_version));
     SSL_CTX_set_max_proto_version(ctx_, tls_version_number(opts.max_version));
-    SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
-                                  SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_options(
+        ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_read_ahead(ctx_, 1);

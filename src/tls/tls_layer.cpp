@@ -57,7 +57,8 @@ IoStep TlsLayer::failed(int ret, bool handshaking) const {
     default: {
       std::string why = drain_errors();
       const long verify = SSL_get_verify_result(ssl_);
-      if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+      if (verify != X509_V_OK)
+        why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
       // A client that fails is the caller's business (e.g. a bad certificate);
       // a server sees scanners and broken clients all day.
       logf(SSL_is_server(ssl_) ? LogLevel::debug : LogLevel::warn, "TLS %s failed: %s",
@@ -162,7 +163,8 @@ bool TlsLayer::handshake_done(LoopStats& stats) {
   }
   // ktlsPolicy required: never serve a connection from userspace.
   if (ktls_required_ && reason != KtlsReason::offloaded && reason != KtlsReason::rx_unsupported) {
-    logf(LogLevel::warn, "ktlsPolicy required: closing a connection that could not be offloaded (%s)",
+    logf(LogLevel::warn,
+         "ktlsPolicy required: closing a connection that could not be offloaded (%s)",
          to_string(reason));
     return false;
   }

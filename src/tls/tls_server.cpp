@@ -107,8 +107,8 @@ SSL_CTX* TlsServerContext::make_ctx(const TlsCertPair& pair, const char* field) 
     SSL_CTX_set_read_ahead(ctx, 1);
     // Forward secrecy and AEAD only for TLS 1.2 (AES-GCM, which kTLS can
     // offload, first); TLS 1.3's suites are all AEAD.
-    const char* tls12 = cfg_.ktls == KtlsPolicy::required ? "ECDHE+AESGCM"
-                                                          : "ECDHE+AESGCM:ECDHE+CHACHA20";
+    const char* tls12 =
+        cfg_.ktls == KtlsPolicy::required ? "ECDHE+AESGCM" : "ECDHE+AESGCM:ECDHE+CHACHA20";
     if (SSL_CTX_set_cipher_list(ctx, tls12) != 1) {
       throw std::runtime_error("cipher list: " + openssl_reason());
     }
@@ -194,8 +194,8 @@ int TlsServerContext::on_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned 
 
 int TlsServerContext::on_status(SSL* ssl, void* arg) {
   auto* self = static_cast<TlsServerContext*>(arg);
-  auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(self->ocsp_der_.data(),
-                                                          self->ocsp_der_.size()));
+  auto* copy =
+      static_cast<unsigned char*>(OPENSSL_memdup(self->ocsp_der_.data(), self->ocsp_der_.size()));
   if (!copy) return SSL_TLSEXT_ERR_NOACK;
   SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(self->ocsp_der_.size()));
   return SSL_TLSEXT_ERR_OK;

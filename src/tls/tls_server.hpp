@@ -56,9 +56,7 @@ class TlsListenerFactory final : public SecureLayerFactory {
       : ctx_(std::move(ctx)), sniff_(sniff) {}
   std::unique_ptr<SecureLayer> make(int fd, int loop_index) override;
   bool sniff() const noexcept override { return sniff_; }
-  int handshake_timeout_ms() const noexcept override {
-    return ctx_->config().handshake_timeout_ms;
-  }
+  int handshake_timeout_ms() const noexcept override { return ctx_->config().handshake_timeout_ms; }
   int max_handshakes() const noexcept override { return ctx_->config().max_handshakes; }
 
  private:
