@@ -526,6 +526,10 @@ fi
 # protocol results show the scan ran; the script filters instead.
 if [[ -z $TESTSSL ]]; then
   echo "# skip - testssl.sh not installed (scripts/install-deps.sh installs it): no scan"
+elif [[ -n ${WEFT_SKIP_TESTSSL:-} ]]; then
+  # The sanitizer rebuilds run this script for its bad-input checks; the
+  # scan judges configuration, which the plain build has already done.
+  echo "# skip - WEFT_SKIP_TESTSSL is set (sanitizer build): no scan"
 else
   start scan "{ $CERT, \"tlsNextProtos\": [\"h2\", \"http/1.1\"], \"sslOcspStaple\": \"$PKI/resp.der\" }"
   json=$TMP/testssl.json

@@ -280,7 +280,8 @@ TEST(ParseConfig, AllEnumNames) {
 
 TEST(ParseConfig, ConnaxisReadmeExampleParses) {
   // The sample from connaxis' README, empty ssl* fields included (plain listeners).
-  const Config c = weft::parse_config(R"({"ncpu": -1, "lbStrategy": "rr", "sslPem": "", "sslKey": "",
+  const Config c =
+      weft::parse_config(R"({"ncpu": -1, "lbStrategy": "rr", "sslPem": "", "sslKey": "",
                                   "bufSize": 1048576, "chanSize": 8192,
                                   "listenAddrs": ["tcp://:5000?reuseport=false"]})");
   EXPECT_EQ(c.ncpu, -1);
@@ -331,8 +332,7 @@ TEST(ParseConfig, UnknownField) {
 }
 
 TEST(ParseConfig, ConnaxisFieldsNotSupportedYet) {
-  for (const char* f :
-       {"tlsEngine", "twInterval", "dialKeepAlive", "dialPolling"}) {
+  for (const char* f : {"tlsEngine", "twInterval", "dialKeepAlive", "dialPolling"}) {
     const std::string msg = parse_error(std::string("{\"") + f + "\": null}");
     EXPECT_EQ(msg.rfind(std::string("config field \"") + f + "\"", 0), 0u) << msg;
     EXPECT_CONTAINS(msg, "not supported yet");
