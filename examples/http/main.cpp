@@ -1,0 +1,49 @@
+// http: a small HTTP/1.1 server on the event loops.
+//   build/examples/http                         (http://127.0.0.1:8080)
+//   curl localhost:8080/   curl localhost:8080/json   curl -d hi localhost:8080/echo
+//   build/examples/http --cert c.pem --key k.pem --listen tls://127.0.0.1:8443   (HTTPS)
+#include <cstdio>
+
+#include <weft/http.hpp>
+#include <weft/weft.hpp>
+
+namespace {
+
+// An App is a weft::Handler: override its other events as for any server.
+class HelloApp final : public weft::http::App {
+ public:
+  HelloApp() {
+    get("/", [](weft::http::Request&, weft::http::Response& res) {
+      res.send("Hello, World!", "text/plain");
+    });
+    get("/json", [](weft::http::Request&, weft::http::Response& res) {
+      res.json(R"({"message":"Hello, World!"})");
+    });
+    post("/echo", [](weft::http::Request& req, weft::http::Response& res) {
+      res.send(req.body(), "application/octet-stream");
+    });
+  }
+
+  void on_ready(weft::Server& server) override {
+    for (const auto& url : server.addresses())
+      std::printf("listening on %s\n", url.c_str());
+    std::fflush(stdout);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    auto cli = weft::parse_command_line(argc, argv, "tcp://127.0.0.1:8080");
+    if (cli.help) {
+      std::fputs(cli.usage.c_str(), stdout);
+      return 0;
+    }
+    HelloApp app;
+    return weft::serve(app, cli.config);
+  } catch (const weft::ConfigError& e) {
+    std::fprintf(stderr, "http: %s\n", e.what());
+    return 2;
+  }
+}

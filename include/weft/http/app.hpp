@@ -1,0 +1,85 @@
+// weft/http/app.hpp — an HTTP/1.1 server as a weft::Handler: routes by
+// method and path (with :params and a trailing *), keep-alive, pipelining,
+// Content-Length and chunked bodies, 100-continue, limits and timeouts.
+//
+//   weft::http::App app;
+//   app.get("/", [](auto& req, auto& res) { res.send("Hello, World!"); });
+//   return weft::serve(app, cfg);
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/handler.hpp"
+#include "weft/http/request.hpp"
+#include "weft/http/response.hpp"
+
+namespace weft::http {
+
+struct Options {
+  std::size_t max_request_line = 8192;  ///< longer: 414
+  std::size_t max_head_bytes = 65536;   ///< request line + headers; more: 431
+  std::size_t max_headers = 100;        ///< more: 431
+  /// Largest request body; larger: 413. Buffered bodies also count against
+  /// the server's pktSizeLimit (set it at least this high).
+  std::uint64_t max_body = 1024 * 1024;
+  /// A request head must arrive within this many ms of its first byte (408
+  /// and close otherwise: no slowloris). 0 = no limit.
+  int header_timeout_ms = 10000;
+  /// Server header value ("" leaves it out).
+  std::string server_name = "weft";
+};
+
+class App : public Handler {
+ public:
+  using Route = std::function<void(Request&, Response&)>;
+
+  explicit App(Options opts = {});
+  ~App() override;
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  /// Adds a route. `pattern` is a path: literal segments, ":name" segments
+  /// (one segment, Request::param), and a final "*" (the rest). The first
+  /// matching route wins; a path that matches another method's route only
+  /// gets 405 with Allow, any other 404.
+  App& route(std::string_view method, std::string_view pattern, Route fn);
+  App& get(std::string_view pattern, Route fn) { return route("GET", pattern, std::move(fn)); }
+  App& post(std::string_view pattern, Route fn) { return route("POST", pattern, std::move(fn)); }
+  App& put(std::string_view pattern, Route fn) { return route("PUT", pattern, std::move(fn)); }
+  App& del(std::string_view pattern, Route fn) { return route("DELETE", pattern, std::move(fn)); }
+  /// A route whose handler runs as soon as the head arrives and reads the
+  /// body with Request::on_body (large uploads, no buffering).
+  App& stream(std::string_view method, std::string_view pattern, Route fn);
+
+  const Options& options() const noexcept { return opts_; }
+
+  // weft::Handler
+  Action on_open(Conn& c) override;
+  std::size_t on_data(Conn& c, Bytes in) override;
+  void on_close(Conn& c, std::error_code why) override;
+
+ private:
+  friend class Response;
+  struct RouteEntry {
+    std::string method;
+    std::vector<std::string> segments;  // "users", ":id", "*"
+    Route fn;
+    bool streaming = false;
+  };
+  const RouteEntry* match(std::string_view method, std::string_view path,
+                          std::vector<std::pair<std::string_view, std::string_view>>& params,
+                          std::string* allow) const;
+  std::size_t serve_one(Conn& c, ConnState& st, std::string_view in, bool& stop);
+  void reject(Conn& c, ConnState& st, int status, const char* reason);
+  void arm_header_timer(Conn& c, ConnState& st);
+
+  Options opts_;
+  std::vector<RouteEntry> routes_;
+};
+
+}  // namespace weft::http
