@@ -53,19 +53,22 @@ std::size_t App::on_data(Conn& c, Bytes in) {
   if (st->closing) return in.size();  // a response will close: the rest is not read
   std::size_t used = 0;
   bool stop = false;
+  st->partial_head = false;
   while (used < in.size() && !stop && !st->closing && !c.closing()) {
     used += serve_one(c, *st, in.substr(used), stop);
   }
   if (st->closing) return in.size();
-  // Part of a head is waiting: it must be complete before the deadline.
-  if (used < in.size() && !st->streaming_body) {
-    arm_header_timer(c, *st);
-  } else if (st->header_timer) {
-    c.loop().cancel(st->header_timer);
-    st->header_timer = 0;
-    ++st->header_epoch;
-  }
+  // Part of a head is waiting: it must be complete before its deadline
+  // (a body in progress is not timed here; idleLimit covers silence).
+  if (st->partial_head) arm_header_timer(c, *st);
   return used;
+}
+
+void App::head_done(Conn& c, ConnState& st) {
+  if (!st.header_timer) return;
+  c.loop().cancel(st.header_timer);
+  st.header_timer = 0;
+  ++st.header_epoch;  // a timer already queued finds a new epoch and does nothing
 }
 
 void App::arm_header_timer(Conn& c, ConnState& st) {
@@ -106,9 +109,21 @@ std::size_t App::serve_one(Conn& c, ConnState& st, std::string_view in, bool& st
       for (;;) {
         auto step = st.chunks.feed(in.substr(used));
         if (step.status == ChunkedDecoder::Status::error) {
-          if (st.body_fn) st.body_fn({}, true);
+          // The route is not told "last": its response carries the error.
+          st.body_fn = nullptr;
           st.streaming_body = false;
-          reject(c, st, st.chunks.over_limit() ? 413 : 400, "bad chunked body");
+          const int status = st.chunks.over_limit() ? 413 : 400;
+          const char* why = status == 413 ? "request body too large" : "bad chunked body";
+          Response* open = st.find(st.stream_seq);
+          if (open && open->state_ == Response::State::open) {
+            open->close_after_ = true;
+            st.closing = true;
+            open->send(status, std::string(why) + "\n");
+          } else if (open && open->state_ == Response::State::streaming) {
+            c.abort();  // its answer is half sent: nothing correct can follow
+          } else {
+            reject(c, st, status, why);
+          }
           stop = true;
           return in.size();
         }
@@ -139,9 +154,11 @@ std::size_t App::serve_one(Conn& c, ConnState& st, std::string_view in, bool& st
   head.headers = header_slots(opts_.max_headers);
   ParseResult parsed = parse_request_head(in, head, limits);
   if (parsed.status == ParseStatus::incomplete) {
+    st.partial_head = true;
     stop = true;
     return 0;
   }
+  head_done(c, st);
   if (parsed.status == ParseStatus::error) {
     reject(c, st, parsed.error_status, parsed.reason);
     stop = true;
@@ -220,6 +237,7 @@ std::size_t App::serve_one(Conn& c, ConnState& st, std::string_view in, bool& st
     st.body_remaining = head.content_length;
     st.chunks.reset();
     st.chunks.set_limit(opts_.max_body);
+    st.stream_seq = res.seq_;
     req.body_fn_ = &st.body_fn;
     if (head.expect_continue && in.size() == head.head_bytes) res.emit(kContinue);
   }

@@ -31,6 +31,10 @@ struct ConnState {
   std::uint64_t body_remaining = 0;
   ChunkedDecoder chunks;
   Request::BodyFn body_fn;
+  std::uint64_t stream_seq = 0;  // the response of the streaming request
+
+  // The input ends inside a head (not inside a body): the head deadline runs.
+  bool partial_head = false;
 
   // Slowloris: the deadline for the head being received.
   TimerId header_timer = 0;

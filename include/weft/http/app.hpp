@@ -77,6 +77,7 @@ class App : public Handler {
   std::size_t serve_one(Conn& c, ConnState& st, std::string_view in, bool& stop);
   void reject(Conn& c, ConnState& st, int status, const char* reason);
   void arm_header_timer(Conn& c, ConnState& st);
+  void head_done(Conn& c, ConnState& st);
 
   Options opts_;
   std::vector<RouteEntry> routes_;
