@@ -8,8 +8,9 @@ packages=(
   make cmake ninja-build g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
   # libraries
   libssl-dev liburing-dev zlib1g-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libhttp-parser-dev  # the reference for tests/unit/http_differential_test
   # peers used by tests and benchmarks
-  redis-tools redis-server libuv1-dev libboost-dev libboost-system-dev curl procps util-linux
+  redis-tools redis-server libuv1-dev libboost-dev libboost-system-dev curl procps util-linux wrk
   testssl.sh nginx-light
 )
 

@@ -68,9 +68,12 @@ struct ParseResult {
 /// NUL/CR/LF or other control bytes in a value, bare LF line endings (400);
 /// Content-Length together with Transfer-Encoding, duplicate Content-Length
 /// with different values, a Content-Length that is not digits or overflows
-/// (400); a Transfer-Encoding whose last coding is not chunked (400), or
-/// that names a coding other than chunked (501); HTTP/1.0 with
-/// Transfer-Encoding (400). HTTP/1.1 without Host is 400 as well.
+/// (over 19 digits), HTAB around a Content-Length or Transfer-Encoding
+/// value (400); a Transfer-Encoding in which chunked is not the last coding
+/// (400), or that names any coding other than chunked, e.g. "gzip, chunked"
+/// or "identity" (501); HTTP/1.0 with Transfer-Encoding (400). HTTP/1.1
+/// without Host, more than one Host, or an invalid Host is 400 as well.
+/// HTTP/1.2 to 1.9 are answered as 1.1 (version_minor 1).
 ParseResult parse_request_head(std::string_view in, RequestHead& out, const HeadLimits& limits);
 
 /// Decodes a chunked body incrementally. Chunk extensions are accepted and

@@ -96,7 +96,10 @@ SSL_CTX* TlsServerContext::make_ctx(const TlsCertPair& pair, const char* field) 
     SSL_CTX_set_max_proto_version(ctx, tls_version_number(cfg_.max_version));
     std::uint64_t opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                          SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION;
-    if (ktls_enabled()) opts |= SSL_OP_ENABLE_KTLS;
+    // Only ask OpenSSL for kTLS when the kernel has it: each attempt costs
+    // two failing setsockopt calls per handshake otherwise. (Connections
+    // still report why they are not offloaded.)
+    if (ktls_enabled() && kernel_tls().ulp_available) opts |= SSL_OP_ENABLE_KTLS;
     if (cfg_.tickets_disabled) opts |= SSL_OP_NO_TICKET;
     SSL_CTX_set_options(ctx, opts);
     // Partial writes: the Conn requeues exactly what was not sent. Buffers
