@@ -149,15 +149,30 @@ std::size_t App::serve_one(Conn& c, ConnState& st, std::string_view in, bool& st
     return used;
   }
 
+  // Still no end of head since the last look, and not much more input: wait
+  // (the parser would only re-scan the same bytes). Every 1 KiB it parses
+  // anyway, so garbage is still rejected early.
+  if (st.head_scanned > 0 && in.size() >= st.head_scanned) {
+    const std::size_t from = st.head_scanned > 3 ? st.head_scanned - 3 : 0;
+    const bool ended = in.find("\r\n\r\n", from) != std::string_view::npos;
+    if (!ended && in.size() <= opts_.max_head_bytes && in.size() < st.head_parsed_at + 1024) {
+      st.head_scanned = in.size();
+      st.partial_head = true;
+      stop = true;
+      return 0;
+    }
+  }
   RequestHead head;
   HeadLimits limits{opts_.max_request_line, opts_.max_head_bytes, opts_.max_headers};
   head.headers = header_slots(opts_.max_headers);
   ParseResult parsed = parse_request_head(in, head, limits);
   if (parsed.status == ParseStatus::incomplete) {
     st.partial_head = true;
+    st.head_scanned = st.head_parsed_at = in.size();
     stop = true;
     return 0;
   }
+  st.head_scanned = st.head_parsed_at = 0;
   head_done(c, st);
   if (parsed.status == ParseStatus::error) {
     reject(c, st, parsed.error_status, parsed.reason);

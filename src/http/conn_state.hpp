@@ -35,6 +35,11 @@ struct ConnState {
 
   // The input ends inside a head (not inside a body): the head deadline runs.
   bool partial_head = false;
+  // Of that partial head: bytes known to hold no end of head, and the size
+  // at the last full parse. A head arriving a byte at a time is then scanned
+  // once, not once per byte.
+  std::size_t head_scanned = 0;
+  std::size_t head_parsed_at = 0;
 
   // Slowloris: the deadline for the head being received.
   TimerId header_timer = 0;
