@@ -178,18 +178,21 @@ exec_ns() {
 }
 TICK_US=$(awk -v h="$(getconf CLK_TCK)" 'BEGIN { print 1e6 / h }')
 
-# wrk_run URL DEPTH SECONDS OUT (as in run_tls.sh, plus the pipelining script):
+# wrk_run URL DEPTH SECONDS OUT (as in run_tls.sh, plus http_pipeline.lua, which
+# pipelines DEPTH requests if DEPTH > 1 and prints the recorded latencies):
 # wrk pinned to CLIENT_CPU; appends "cpu_s=" (wrk's own user+sys seconds) to OUT.
 wrk_run() {
-  local rc=0 script=()
-  (( $2 > 1 )) && script=(-s "$LUA")
-  ( timeout "$(( $3 + 20 ))" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$3"s --latency "${script[@]}" "$1" \
-      ${script[0]:+-- "$2"} >"$4" 2>&1 || exit $?; times >"$4.times" ) || rc=$?
+  local rc=0
+  ( WRK_CONNECTIONS=$CONNS timeout "$(( $3 + 30 ))" taskset -c "$CLIENT_CPU" \
+      wrk -t1 -c"$CONNS" -d"$3"s --latency -s "$LUA" "$1" -- "$2" >"$4" 2>&1 || exit $?
+    times >"$4.times" ) || rc=$?
   (( rc == 0 )) || return "$rc"
   awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "cpu_s=%.3f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' \
     "$4.times" >>"$4"
 }
-# wrk's "Latency Distribution" value for PCT (50%, 99%) in µs.
+# recorded KEY OUT: a value of http_pipeline.lua's "recorded_latency" line.
+recorded() { value "$1" "$(grep '^recorded_latency ' "$2" | tail -n 1)"; }
+# wrk's "Latency Distribution" value for PCT (50%, 99%) in µs (CO-corrected by wrk).
 wrk_pct() {
   awk -v p="$1" '$1 == p {
     v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v)
@@ -244,7 +247,9 @@ log "$ROUNDS round(s) x $n_sc scenario(s) x 2 servers, ${DURATION}s + ${WARMUP}s
 
 # attempt ROUND SCENARIO SERVER: sets STATUS and ROW (tab-separated values):
 # req_per_s cpu_us_per_req server_cpu_pct client_cpu_pct other_cpu_pct
-# sched_cpu_us_per_req p50_us p99_us bytes_per_resp
+# sched_cpu_us_per_req p50_us p99_us bytes_per_resp wrk_p50_us wrk_p99_us samples
+# (p50/p99: the latency samples wrk recorded, one per batch; wrk_p50/p99: what
+# wrk --latency prints, after its coordinated-omission correction)
 attempt() {
   local round=$1 sid title depth name=$3
   IFS='|' read -r sid title depth <<<"$2"
@@ -268,18 +273,24 @@ attempt() {
     log "FAIL $name/$sid round $round: $chk server_alive=$([[ $s1 != NA ]] && echo yes || echo no)"
     stop_http_server; return 0
   fi
-  local reqs secs bytes wrk_cpu
+  local reqs secs bytes wrk_cpu samples
   read -r reqs secs bytes <<<"$chk"
   wrk_cpu=$(awk -F= '/^cpu_s=/ { print $2 }' "$WORK/run.out")
+  samples=$(recorded samples "$WORK/run.out")
+  # One latency sample per batch: samples x depth must be the responses counted.
+  if ! awk -v s="$samples" -v d="$depth" -v r="$reqs" 'BEGIN { exit !(s != "NA" && s * d <= r && s * d >= 0.99 * r) }'; then
+    log "WARNING $name/$sid round $round: $samples latency samples x $depth for $reqs responses"
+  fi
   ROW=$(awk -v r="$reqs" -v secs="$secs" -v b="$bytes" -v s0="$s0" -v s1="$s1" -v e0="$e0" -v e1="$e1" \
     -v m0="$m0" -v m1="$m1" -v t0="$t0" -v t1="$t1" -v tk="$TICK_US" -v wc="$wrk_cpu" \
-    -v p50="$(wrk_pct 50% "$WORK/run.out")" -v p99="$(wrk_pct 99% "$WORK/run.out")" 'BEGIN {
+    -v p50="$(recorded p50_us "$WORK/run.out")" -v p99="$(recorded p99_us "$WORK/run.out")" \
+    -v w50="$(wrk_pct 50% "$WORK/run.out")" -v w99="$(wrk_pct 99% "$WORK/run.out")" -v smp="$samples" 'BEGIN {
       win = (t1 - t0) / 1000                      # µs
       cpu = (s1 - s0) * tk; sched = (e1 - e0) / 1000
       other = (m1 - m0) * tk - sched - wc * 1e6
-      printf "%.0f\t%.3f\t%.1f\t%.1f\t%.1f\t%.3f\t%s\t%s\t%.1f",
+      printf "%.0f\t%.3f\t%.1f\t%.1f\t%.1f\t%.3f\t%s\t%s\t%.1f\t%s\t%s\t%s",
         r / secs, cpu / r, 100 * sched / win, 100 * wc * 1e6 / win,
-        (other > 0 ? 100 * other / win : 0), sched / r, p50, p99, b / r }')
+        (other > 0 ? 100 * other / win : 0), sched / r, p50, p99, b / r, w50, w99, smp }')
   STATUS=ok
   stop_http_server
 }
@@ -296,7 +307,7 @@ run_one() {
     log "round $round  $sid  $name: ${other}% CPU used by other processes, repeating the run"
     sleep 2
   done
-  [[ -n "$ROW" ]] || ROW=$(printf 'NA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA')
+  [[ -n "$ROW" ]] || ROW=$(printf 'NA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA')
   printf '%s\t%s\t%s\t%s\t%s\n' "$sid" "$name" "$round" "$STATUS" "$ROW" >>"$RAW"
   log "round $round  $(printf '%-2s %-6s' "$sid" "$name") $STATUS  req/s=$(cut -f1 <<<"$ROW")" \
       "cpu_us/req=$(cut -f2 <<<"$ROW") server%=$(cut -f3 <<<"$ROW") wrk%=$(cut -f4 <<<"$ROW")" \
@@ -314,37 +325,60 @@ done
 
 # ---------------------------------------------------------------- strace
 
-# Syscall counts (strace -c -f on every server process) over one STRACE_S-second
-# pipelined wrk run; strace slows the server, so only the counts mean anything.
-declare -A ST_REQS ST_TABLE
+# Syscall counts (strace -C -f on every server process: the -c summary plus the
+# trace) over STRACE_S seconds in the middle of a pipelined wrk run. Requests
+# and responses of exactly that window come from the same trace: the bytes
+# returned by the server's reads and writes, divided by the request and
+# response sizes. strace slows the server a lot, so only the counts per
+# request mean anything.
+declare -A ST_REQS ST_RESPS ST_TABLE
 if (( STRACE )); then
   for name in "${CONTENDERS[@]}"; do
     wait_quiet
     start_http_server "$name" || { log "strace: $name does not start"; continue; }
+    url="http://127.0.0.1:$SERVER_PORT/"
+    ( WRK_CONNECTIONS=$CONNS exec taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$((STRACE_S + 4))"s \
+        -s "$LUA" "$url" -- "$PIPELINE" >"$WORK/strace-run.out" 2>&1 ) &
+    CLIENT_PID=$!
+    sleep 1.5  # connections established, steady state
     pargs=()
     for p in $(server_pids); do pargs+=(-p "$p"); done
-    strace -c -f -o "$WORK/strace-$name" "${pargs[@]}" 2>"$WORK/strace-$name.err" &
+    strace -C -f -qq -s 0 -o "$WORK/strace-$name.log" "${pargs[@]}" 2>"$WORK/strace-$name.err" &
     STRACE_PID=$!
-    sleep 1  # attached
-    if wrk_run "http://127.0.0.1:$SERVER_PORT/" "$PIPELINE" "$STRACE_S" "$WORK/strace-run.out" &&
-       chk=$(wrk_check "$WORK/strace-run.out"); then
-      sleep 0.2
-      kill -INT "$STRACE_PID" 2>/dev/null || true
-      wait "$STRACE_PID" 2>/dev/null || true
-      STRACE_PID=""
-      ST_REQS[$name]=${chk%% *}
+    sleep "$STRACE_S"
+    kill -INT "$STRACE_PID" 2>/dev/null || true
+    wait "$STRACE_PID" 2>/dev/null || true
+    STRACE_PID=""
+    wait "$CLIENT_PID" 2>/dev/null || true
+    CLIENT_PID=""
+    req_bytes=$(printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\n' "$SERVER_PORT" | wc -c)
+    resp_bytes=$(( HEAD_BYTES[$name] + ${#BODY} ))
+    # The -c summary (after the trace), as strace prints it.
+    sed -n '/^% time/,$p' "$WORK/strace-$name.log" >"$WORK/strace-$name"
+    if [[ -s "$WORK/strace-$name" ]] && chk=$(wrk_check "$WORK/strace-run.out"); then
+      # Bytes returned by successful reads / writes in the trace (a call split
+      # by -f into "unfinished" and "resumed" lines is counted on the resumed one).
+      read -r in_bytes out_bytes < <(awk '
+        / <unfinished \.\.\.>$/ { next }
+        { name = ""
+          if (match($0, /<\.\.\. [a-z0-9_]+ resumed>/)) { name = substr($0, RSTART + 5, RLENGTH - 13) }
+          else if (match($0, /^[0-9]+ +[a-z0-9_]+\(/)) { t = substr($0, RSTART, RLENGTH - 1); sub(/^[0-9]+ +/, "", t); name = t }
+          if (!match($0, /= [0-9]+$/)) next
+          v = substr($0, RSTART + 2) + 0
+          if (name ~ /^(read|readv|recv|recvfrom|recvmsg)$/) inb += v
+          else if (name ~ /^(write|writev|send|sendto|sendmsg)$/) outb += v }
+        END { printf "%.0f %.0f\n", inb, outb }' "$WORK/strace-$name.log")
+      ST_REQS[$name]=$(awk -v b="$in_bytes" -v s="$req_bytes" 'BEGIN { printf "%.0f", b / s }')
+      ST_RESPS[$name]=$(awk -v b="$out_bytes" -v s="$resp_bytes" 'BEGIN { printf "%.0f", b / s }')
       # strace -c rows: % time, seconds, usecs/call, calls, [errors], syscall
-      ST_TABLE[$name]=$(awk -v n="${ST_REQS[$name]}" '
+      ST_TABLE[$name]=$(awk -v n="${ST_RESPS[$name]}" '
         /^-----/ { sep++; next } sep == 1 && NF >= 5 {
           e = (NF == 6) ? $5 : 0; printf "%s %d %d %.4f\n", $NF, $4, e, $4 / n }' "$WORK/strace-$name" | sort -k2,2nr)
-      log "strace $name: ${ST_REQS[$name]} requests, $(awk '{ s += $2 } END { print s }' <<<"${ST_TABLE[$name]}") syscalls"
+      log "strace $name: ${ST_REQS[$name]} requests read, ${ST_RESPS[$name]} responses written," \
+          "$(awk '{ s += $2 } END { print s }' <<<"${ST_TABLE[$name]}") syscalls in ${STRACE_S}s"
     else
-      log "strace: the wrk run against $name failed: $(tail -n 3 "$WORK/strace-run.out" | tr '\n' ' ')"
-      kill -INT "$STRACE_PID" 2>/dev/null || true
-      wait "$STRACE_PID" 2>/dev/null || true
-      STRACE_PID=""
+      log "strace: the run against $name failed: $(tail -n 3 "$WORK/strace-run.out" | tr '\n' ' ') $(tr '\n' ' ' <"$WORK/strace-$name.err")"
     fi
-    cp "$WORK/strace-$name" "$WORK/strace-$name.txt" 2>/dev/null || true
     stop_http_server
   done
 fi
@@ -373,7 +407,7 @@ verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
 mkdir -p "${RESULTS_DIR:=$HERE/results}"
 OUT_MD="$RESULTS_DIR/http-$(date +%Y%m%d-%H%M%S).md"
 nginx_version=$("$NGINX" -v 2>&1 | sed 's/.*: //')
-wrk_version=$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }')
+wrk_version=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true)
 {
   echo "# weft vs nginx, plain HTTP/1.1 ($(date '+%Y-%m-%d %H:%M'))"
   echo
@@ -406,8 +440,8 @@ wrk_version=$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }')
   done
   echo "## Requests (wrk -t1 -c$CONNS)"
   echo
-  echo "| scenario | server | req/s | req/s min–max | CPU µs/req | CPU µs/req min–max | p50 / p99 µs | B/resp (wrk) | server CPU % | wrk CPU % | other CPU % | runs used/ok/all |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| scenario | server | req/s | req/s min–max | CPU µs/req | CPU µs/req min–max | p50 / p99 µs | wrk's p50 / p99 µs | B/resp (wrk) | server CPU % | wrk CPU % | other CPU % | runs used/ok/all |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for sc in "${SCENARIOS[@]}"; do
     IFS='|' read -r sid title _ <<<"$sc"
     [[ "$ONLY" == *"$sid"* ]] || continue
@@ -421,22 +455,30 @@ wrk_version=$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }')
       read -r p50 _ _ < <(column "$sid" "$name" 11 | stats)
       read -r p99 _ _ < <(column "$sid" "$name" 12 | stats)
       read -r bpr _ _ < <(column "$sid" "$name" 13 | stats)
+      read -r w50 _ _ < <(column "$sid" "$name" 14 | stats)
+      read -r w99 _ _ < <(column "$sid" "$name" 15 | stats)
       used=$(awk -F'\t' -v s="$sid" -v c="$name" '$1 == s && $2 == c' "$USED" | wc -l)
       ok=$(awk -F'\t' -v s="$sid" -v c="$name" '$1 == s && $2 == c && $4 == "ok"' "$RAW" | wc -l)
       total=$(awk -F'\t' -v s="$sid" -v c="$name" '$1 == s && $2 == c' "$RAW" | wc -l)
       label=""; (( first )) && label="($sid) $title"; first=0
       echo "| $label | $name | $(fmt "$rate" %.0f) | $(fmt "$rmin" %.0f)–$(fmt "$rmax" %.0f)" \
            "| $(fmt "$cpu" %.3f) | $(fmt "$cmin" %.3f)–$(fmt "$cmax" %.3f) | $(fmt "$p50" %.0f) / $(fmt "$p99" %.0f)" \
-           "| $(fmt "$bpr" %.0f) | $(fmt "$spct" %.0f) | $(fmt "$lpct" %.0f) | $(fmt "$opct" %.0f) | $used/$ok/$total |"
+           "| $(fmt "$w50" %.0f) / $(fmt "$w99" %.0f) | $(fmt "$bpr" %.0f) | $(fmt "$spct" %.0f) | $(fmt "$lpct" %.0f) | $(fmt "$opct" %.0f) | $used/$ok/$total |"
     done
   done
   echo
+  echo "p50 / p99: percentiles of the latency samples wrk recorded (one per request without pipelining, one per" \
+       "batch of $PIPELINE with: from writing the batch to its last response), recovered by http_pipeline.lua's" \
+       "done(). wrk's p50 / p99: what \`wrk --latency\` prints after its coordinated-omission correction, which" \
+       "assumes one sample per response: meaningful without pipelining, not with (there it often prints 0)."
+  echo
   echo "## weft / nginx and the targets"
   echo
-  echo "Ratios of the medians, and the median (min–max) of the per-round ratios."
+  echo "Ratios of the medians, and the median (min–max) of the per-round ratios. The p99 target is judged on the" \
+       "recorded p99 (wrk's corrected p99 ratio in the last column)."
   echo
-  echo "| scenario | CPU/req weft÷nginx | per round | target | req/s weft÷nginx | per round | target ≥ 1.0 | p99 weft÷nginx | per round | target ≤ 1.0 |"
-  echo "|---|---:|---:|---|---:|---:|---|---:|---:|---|"
+  echo "| scenario | CPU/req weft÷nginx | per round | target | req/s weft÷nginx | per round | target ≥ 1.0 | p99 weft÷nginx | per round | target ≤ 1.0 | wrk's p99 weft÷nginx |"
+  echo "|---|---:|---:|---|---:|---:|---|---:|---:|---|---:|"
   for sc in "${SCENARIOS[@]}"; do
     IFS='|' read -r sid title _ <<<"$sc"
     [[ "$ONLY" == *"$sid"* ]] || continue
@@ -444,34 +486,38 @@ wrk_version=$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }')
     read -r wc _ _ < <(column "$sid" weft 6 | stats); read -r nc _ _ < <(column "$sid" nginx 6 | stats)
     read -r wr _ _ < <(column "$sid" weft 5 | stats); read -r nr _ _ < <(column "$sid" nginx 5 | stats)
     read -r wl _ _ < <(column "$sid" weft 12 | stats); read -r nl _ _ < <(column "$sid" nginx 12 | stats)
-    rc=$(ratio "$wc" "$nc"); rr=$(ratio "$wr" "$nr"); rl=$(ratio "$wl" "$nl")
+    read -r ww _ _ < <(column "$sid" weft 15 | stats); read -r nw _ _ < <(column "$sid" nginx 15 | stats)
+    rc=$(ratio "$wc" "$nc"); rr=$(ratio "$wr" "$nr"); rl=$(ratio "$wl" "$nl"); rw=$(ratio "$ww" "$nw")
     echo "| ($sid) $title | $(fmt "$rc" %.2f) | $(round_ratios "$sid" 6) | ≤ $lim: $(verdict "$rc" '<=' "$lim")" \
          "| $(fmt "$rr" %.2f) | $(round_ratios "$sid" 5) | $(verdict "$rr" '>=' 1.0)" \
-         "| $(fmt "$rl" %.2f) | $(round_ratios "$sid" 12) | $(verdict "$rl" '<=' 1.0) |"
+         "| $(fmt "$rl" %.2f) | $(round_ratios "$sid" 12) | $(verdict "$rl" '<=' 1.0) | $(fmt "$rw" %.2f) |"
   done
   if (( STRACE )); then
     echo
-    echo "## Syscalls per request under load (b) (\`strace -c -f\`, one ${STRACE_S}s wrk run per server)"
+    echo "## Syscalls per request under load (b) (\`strace -c -f\`, ${STRACE_S}s per server)"
     echo
-    echo "strace attached to every server process (nginx: master and worker) before wrk started and detached after" \
-         "it ended, so the $CONNS connections' set-up is included. strace slows the servers a lot (requests below);" \
-         "the counts per request are what to read, and \`epoll_wait\` per request depends on how busy the server is."
+    echo "strace (\`strace -C -f -p PIDs\`: the -c summary plus the trace) attached to every server process" \
+         "(nginx: master and worker) for ${STRACE_S}s in the middle of a pipelined wrk run ($PIPELINE per batch," \
+         "$CONNS connections, all established before). Requests and responses of that window: the bytes the" \
+         "server's reads and writes returned in the trace / the request ($req_bytes B) and response sizes. strace" \
+         "slows the servers a lot; the counts per request are what to read, and \`epoll_wait\` per request depends" \
+         "on how busy the server is."
     echo
-    echo "| server | requests | syscalls/req | per request (calls; errors) |"
-    echo "|---|---:|---:|---|"
+    echo "| server | requests read | responses sent | syscalls/resp | per response: calls (errors) |"
+    echo "|---|---:|---:|---:|---|"
     for name in "${CONTENDERS[@]}"; do
-      [[ -n "${ST_REQS[$name]:-}" ]] || { echo "| $name | n/a | n/a | strace run failed |"; continue; }
-      tot=$(awk -v n="${ST_REQS[$name]}" '{ s += $2 } END { printf "%.3f", s / n }' <<<"${ST_TABLE[$name]}")
+      [[ -n "${ST_RESPS[$name]:-}" ]] || { echo "| $name | n/a | n/a | n/a | strace run failed |"; continue; }
+      tot=$(awk -v n="${ST_RESPS[$name]}" '{ s += $2 } END { printf "%.3f", s / n }' <<<"${ST_TABLE[$name]}")
       per=$(awk '$4 >= 0.0005 { printf "%s%s %.3f%s", (NR > 1 ? ", " : ""), $1, $4, ($3 > 0 ? " (" $3 " err)" : "") }' <<<"${ST_TABLE[$name]}")
-      echo "| $name | ${ST_REQS[$name]} | $tot | $per |"
+      echo "| $name | ${ST_REQS[$name]} | ${ST_RESPS[$name]} | $tot | $per |"
     done
     echo
     for name in "${CONTENDERS[@]}"; do
-      [[ -f "$WORK/strace-$name.txt" ]] || continue
+      [[ -s "$WORK/strace-$name" ]] || continue
       echo "<details><summary>strace -c, $name</summary>"
       echo
       echo '```'
-      cat "$WORK/strace-$name.txt"
+      cat "$WORK/strace-$name"
       echo '```'
       echo "</details>"
       echo
@@ -479,7 +525,7 @@ wrk_version=$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }')
   fi
 } >"$OUT_MD"
 {
-  printf 'scenario\tserver\tround\tstatus\treq_per_s\tcpu_us_per_req\tserver_cpu_pct\twrk_cpu_pct\tother_cpu_pct\tsched_cpu_us_per_req\tp50_us\tp99_us\tbytes_per_resp\n'
+  printf 'scenario\tserver\tround\tstatus\treq_per_s\tcpu_us_per_req\tserver_cpu_pct\twrk_cpu_pct\tother_cpu_pct\tsched_cpu_us_per_req\tp50_us\tp99_us\tbytes_per_resp\twrk_p50_us\twrk_p99_us\tlatency_samples\n'
   cat "$RAW"
 } >"${OUT_MD%.md}.tsv"
 
