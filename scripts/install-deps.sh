@@ -12,6 +12,8 @@ packages=(
   # peers used by tests and benchmarks
   redis-tools redis-server libuv1-dev libboost-dev libboost-system-dev curl procps util-linux wrk
   testssl.sh nginx-light
+  python3-websockets  # tests/interop/ws_interop.sh (run with /usr/bin/python3)
+  golang-go golang-github-xtaci-smux-dev  # Go smux peer for tests/interop/smux_interop.sh and bench/run_mux.sh
 )
 
 missing=()

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "weft/loop.hpp"
+
 namespace weft {
 
 /// How connections reach loops when a listener is not per-loop
@@ -82,6 +84,9 @@ struct Config {
   int idle_limit_ms = 0;
   /// Stop accepting while this many connections are open ("maxAcceptFD"); 0 = no cap.
   int max_accept_fd = 0;
+  /// Kernel interface of the loops ("ioBackend": epoll|io_uring|auto). The
+  /// environment variable WEFT_IO_BACKEND, when set, overrides it.
+  IoBackend io_backend = IoBackend::epoll;
   /// Longest single poll wait in ms ("pollWait").
   int poll_wait_ms = 1000;
   /// Log a one-line counter summary every stat_interval_ms ("printStat").

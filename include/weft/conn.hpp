@@ -107,6 +107,7 @@ class Conn final : public IoWatcher {
   Server& server() const noexcept;
 
   void on_io(std::uint32_t events) override;
+  void on_complete(const Completion& done) override;
 
  private:
   friend class detail::Worker;
@@ -131,11 +132,14 @@ class Conn final : public IoWatcher {
   void send_now(const Bytes* pieces, std::size_t n);
   void enqueue(const Bytes* pieces, std::size_t n, std::size_t skip);
   void after_enqueue() noexcept;
+  void send_completed(const Completion& done);
+  void redeliver_held() noexcept;
+  bool output_pending() const noexcept { return out_ || (flags_ & kSendInFlight); }
   void update_interest() noexcept;
   void abort_with(std::error_code ec) noexcept;
   std::error_code pending_error() const noexcept;
 
-  enum Flag : std::uint16_t {
+  enum Flag : std::uint32_t {
     kClosing = 1,             // close() called: flush, then tear down
     kDead = 2,                // torn down, waiting for the slot to be reused
     kPausedByUser = 4,        // pause_reading()
@@ -151,6 +155,9 @@ class Conn final : public IoWatcher {
     kHandshaking = 4096,      // TLS handshake running: no on_open, no writes yet
     kHandshakeQueued = 8192,  // waiting for a handshake slot on this loop (not read)
     kTlsWantsWrite = 16384,   // the last TLS read/handshake step needs the socket writable
+    kCompletion = 32768,      // io_uring: the loop receives and sends for us
+    kSendInFlight = 65536,    // io_uring: a staged send awaits its completion
+    kHeldInput = 131072,      // io_uring: in_ holds input received while paused, not yet shown
   };
   bool tls_pending_handshake() const noexcept {
     return flags_ & (kSniffing | kHandshaking | kHandshakeQueued);
@@ -169,8 +176,8 @@ class Conn final : public IoWatcher {
   std::uint32_t idle_next_ = 0;
   std::uint32_t last_active_ = 0;  // coarse loop time in ms, for idleLimit
   std::uint16_t listener_;
-  std::uint16_t flags_ = 0;
-  std::int32_t pending_error_ = 0;  // set inside a callback, acted on after it
+  std::int16_t pending_error_ = 0;  // set inside a callback, acted on after it (errno or -errc)
+  std::uint32_t flags_ = 0;
 };
 
 }  // namespace weft

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -24,6 +25,13 @@ using Millis = std::chrono::milliseconds;
 /// Identifies a timer for cancel(); 0 is never a valid id.
 using TimerId = std::uint64_t;
 
+/// How a loop talks to the kernel. `epoll`: readiness, then read/write
+/// calls. `io_uring`: plain stream sockets are read into loop-owned buffers
+/// and written by queued sends, a batch per kernel entry (other descriptors
+/// get readiness through io_uring polls). `automatic`: io_uring when the
+/// kernel allows it, else epoll.
+enum class IoBackend : std::uint8_t { epoll, io_uring, automatic };
+
 /// Receives readiness for one descriptor. Everything that owns a descriptor
 /// on a loop (connections, listeners, the wake-up eventfd) is one of these.
 class IoWatcher {
@@ -31,7 +39,21 @@ class IoWatcher {
   static constexpr std::uint32_t kReadable = 1;
   static constexpr std::uint32_t kWritable = 2;
   static constexpr std::uint32_t kHangup = 4;  ///< error or hang-up; reads will say which
+  /// Registration only: on a completion backend (io_uring) the loop reads
+  /// this stream socket itself and reports what it read through
+  /// on_complete(); kReadable then means "keep receiving". Ignored by epoll.
+  static constexpr std::uint32_t kCompletion = 8;
   virtual void on_io(std::uint32_t events) = 0;
+
+  /// A finished operation on a completion backend: bytes received (valid
+  /// only during the call), or the outcome of a send the loop made.
+  struct Completion {
+    enum class Op : std::uint8_t { recv, send };
+    Op op;
+    int result;              ///< bytes moved; 0 = end of stream (recv); < 0: -errno
+    std::string_view bytes;  ///< recv: what arrived; send: what was to be sent
+  };
+  virtual void on_complete(const Completion&) {}
 
  protected:
   ~IoWatcher() = default;
@@ -40,6 +62,9 @@ class IoWatcher {
 class EventLoop {
  public:
   EventLoop();
+  /// io_uring when asked for but unavailable falls back to epoll (logged);
+  /// backend() says what the loop got.
+  explicit EventLoop(IoBackend backend);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -87,6 +112,11 @@ class EventLoop {
   /// Bound on the cross-thread queue (chanSize); 0 = unbounded.
   void set_queue_limit(std::size_t n) noexcept;
 
+  /// The backend in use: epoll or io_uring (never automatic).
+  IoBackend backend() const noexcept { return backend_; }
+  /// The kernel boundary itself, for the net layer's completion I/O.
+  detail::Poller& poller() noexcept { return *poller_; }
+
   /// Where the loop runs inside a Server (0 when standalone).
   std::size_t index() const noexcept { return index_; }
   void set_index(std::size_t i) noexcept { index_ = i; }
@@ -105,6 +135,7 @@ class EventLoop {
   Clock::time_point now_;
   Millis poll_wait_{1000};
   std::size_t index_ = 0;
+  IoBackend backend_ = IoBackend::epoll;
 };
 
 }  // namespace weft

@@ -27,6 +27,22 @@ Header* header_slots(std::size_t n) {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// A route upgraded the connection (WebSocket): the HTTP state goes, and the
+// new handler gets the connection and whatever input followed the request.
+std::size_t hand_over(Conn& c, ConnState* st, Bytes rest) {
+  Handler& next = *st->upgrade_handler;
+  void* ctx = st->upgrade_context;
+  if (st->header_timer) c.loop().cancel(st->header_timer);
+  delete st;
+  c.set_context(ctx);
+  c.set_handler(next);
+  if (next.on_open(c) == Action::close) {
+    c.close();
+    return rest.size();
+  }
+  return rest.empty() || c.closing() ? rest.size() : next.on_data(c, rest);
+}
+
 }  // namespace
 
 App::App(Options opts) : opts_(std::move(opts)) {}
@@ -54,9 +70,10 @@ std::size_t App::on_data(Conn& c, Bytes in) {
   std::size_t used = 0;
   bool stop = false;
   st->partial_head = false;
-  while (used < in.size() && !stop && !st->closing && !c.closing()) {
+  while (used < in.size() && !stop && !st->closing && !c.closing() && !st->upgrade_handler) {
     used += serve_one(c, *st, in.substr(used), stop);
   }
+  if (st->upgrade_handler) return used + hand_over(c, st, in.substr(used));
   if (st->closing) return in.size();
   // Part of a head is waiting: it must be complete before its deadline
   // (a body in progress is not timed here; idleLimit covers silence).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/request_parser.hpp"
+#include "weft/handler.hpp"
 #include "weft/http/request.hpp"
 #include "weft/http/response.hpp"
 #include "weft/loop.hpp"
@@ -44,6 +45,11 @@ struct ConnState {
   // Slowloris: the deadline for the head being received.
   TimerId header_timer = 0;
   std::uint64_t header_epoch = 0;
+
+  // A route switched protocols (WebSocket): after this request the
+  // connection belongs to this handler, with this context.
+  Handler* upgrade_handler = nullptr;
+  void* upgrade_context = nullptr;
 
   std::string decoded_body;  // a chunked body, decoded
   std::vector<std::pair<std::string_view, std::string_view>> params;

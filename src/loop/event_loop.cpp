@@ -1,18 +1,47 @@
 #include <algorithm>
 #include <chrono>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "loop/poller.hpp"
 #include "loop/task_queue.hpp"
 #include "loop/timer_queue.hpp"
+#include "weft/log.hpp"
 #include "weft/loop.hpp"
 
 namespace weft {
 
-EventLoop::EventLoop()
-    : poller_(detail::make_epoll_poller()),
-      timers_(std::make_unique<detail::TimerQueue>()),
+namespace {
+
+// WEFT_IO_BACKEND=epoll|io_uring|auto picks the backend of loops made
+// without one (EventLoop()), e.g. to run the whole test suite on io_uring.
+IoBackend default_backend() noexcept {
+  const char* env = std::getenv("WEFT_IO_BACKEND");
+  if (!env) return IoBackend::epoll;
+  if (std::strcmp(env, "io_uring") == 0) return IoBackend::io_uring;
+  if (std::strcmp(env, "auto") == 0) return IoBackend::automatic;
+  return IoBackend::epoll;
+}
+
+}  // namespace
+
+EventLoop::EventLoop() : EventLoop(default_backend()) {}
+
+EventLoop::EventLoop(IoBackend backend)
+    : timers_(std::make_unique<detail::TimerQueue>()),
       tasks_(std::make_unique<detail::TaskQueue>()),
       now_(Clock::now()) {
+  if (backend != IoBackend::epoll) {
+    const char* why = nullptr;
+    poller_ = detail::make_uring_poller(&why);
+    if (poller_) {
+      backend_ = IoBackend::io_uring;
+    } else if (backend == IoBackend::io_uring) {
+      logf(LogLevel::warn, "io_uring unavailable (%s): this loop uses epoll", why);
+    }
+  }
+  if (!poller_) poller_ = detail::make_epoll_poller();
   poller_->add(tasks_->fd(), tasks_.get(), IoWatcher::kReadable);
 }
 

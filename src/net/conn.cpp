@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "loop/poller.hpp"
 #include "net/buffer.hpp"
 #include "net/secure_layer.hpp"
 #include "net/socket.hpp"
@@ -91,6 +92,79 @@ void Conn::on_io(std::uint32_t events) {
   }
 }
 
+// io_uring: what the loop received for us, or how a staged send went.
+void Conn::on_complete(const Completion& done) {
+  if (flags_ & kDead) return;
+  if (done.op == Completion::Op::send) return send_completed(done);
+  if (done.result > 0) {
+    if (flags_ & kClosing) return;  // as on epoll: a closing connection reads no more
+    worker_->stats().bytes_in.add(static_cast<std::uint64_t>(done.result));
+    worker_->touch(*this);
+    if (reading_paused()) {
+      // Received before the pause reached the kernel: kept, shown on resume.
+      if (!in_) in_ = new Buffer;
+      in_->append(done.bytes);
+      flags_ |= kHeldInput;
+      return;
+    }
+    deliver(done.bytes);
+  } else if (done.result == 0) {
+    if (flags_ & kHeldInput) {
+      flags_ |= kPeerClosed;  // the end comes after the held input (deliver_wake)
+      return;
+    }
+    peer_eof();
+  } else {
+    abort_with({-done.result, std::system_category()});
+  }
+}
+
+void Conn::send_completed(const Completion& done) {
+  flags_ &= static_cast<std::uint32_t>(~kSendInFlight);
+  if (done.result < 0 && done.result != -EAGAIN) {
+    worker_->stats().bytes_out.sub(done.bytes.size());
+    abort_with({-done.result, std::system_category()});
+    return;
+  }
+  const std::size_t sent = done.result > 0 ? static_cast<std::size_t>(done.result) : 0;
+  if (sent < done.bytes.size()) {
+    worker_->stats().bytes_out.sub(done.bytes.size() - sent);
+    // The kernel took part: the rest goes first, then whatever queued
+    // behind it, by the readiness path (handle_writable).
+    auto* rest = new Buffer(done.bytes.substr(sent));
+    if (out_) rest->append(out_->view());
+    delete out_;
+    out_ = rest;
+    after_enqueue();
+    return;
+  }
+  if (out_) {  // bytes queued behind the staged send: stage them in turn
+    Bytes queued = out_->view();
+    if (worker_->loop().poller().send(fd_, &queued, 1, queued.size())) {
+      flags_ |= kSendInFlight;
+      worker_->stats().bytes_out.add(queued.size());
+      delete out_;
+      out_ = nullptr;
+      flags_ &= static_cast<std::uint32_t>(~kPausedBySbuf);  // nothing is queued now
+    }
+    update_interest();
+    redeliver_held();
+    if (output_pending()) return;
+  }
+  if (flags_ & kClosing) {
+    worker_->teardown(*this, pending_error());
+    return;
+  }
+  if (flags_ & kHadQueue) {
+    flags_ &= static_cast<std::uint32_t>(~kHadQueue);
+    worker_->current = this;
+    handler_->on_drained(*this);
+    flush_cork();
+    worker_->current = nullptr;
+    finish_dispatch();
+  }
+}
+
 void Conn::handle_readable() {
   if (flags_ & kSniffing) return sniff();
   if (tls_) return (flags_ & kHandshaking) ? tls_handshake() : tls_readable();
@@ -110,7 +184,7 @@ void Conn::peer_eof() {
   flags_ |= kPeerClosed | kClosing;
   delete in_;
   in_ = nullptr;
-  if (!out_) {
+  if (!output_pending()) {
     worker_->teardown(*this, {});
   } else {
     update_interest();
@@ -126,7 +200,7 @@ void Conn::deliver(Bytes fresh) {
   worker_->current = this;
   flags_ |= kInOnData;
   std::size_t used = std::min(handler_->on_data(*this, view), view.size());
-  flags_ &= static_cast<std::uint16_t>(~kInOnData);
+  flags_ &= static_cast<std::uint32_t>(~kInOnData);
   if (used) worker_->stats().msgs_in.add();
   if (!(flags_ & kDead)) {
     std::size_t rest = view.size() - used;
@@ -149,8 +223,14 @@ void Conn::deliver(Bytes fresh) {
 }
 
 void Conn::deliver_wake() {
-  flags_ &= static_cast<std::uint16_t>(~kWoken);
+  flags_ &= static_cast<std::uint32_t>(~kWoken);
   if (flags_ & (kClosing | kDead)) return;
+  if ((flags_ & kHeldInput) && !reading_paused()) {
+    flags_ &= static_cast<std::uint32_t>(~kHeldInput);
+    deliver(Bytes());  // the held input, as the data of this wake-up
+    if ((flags_ & kPeerClosed) && !(flags_ & (kClosing | kDead))) peer_eof();
+    return;
+  }
   worker_->current = this;
   handler_->on_data(*this, Bytes());
   flush_cork();
@@ -162,7 +242,7 @@ void Conn::finish_dispatch() noexcept {
   if (flags_ & kDead) return;
   if (pending_error_) {
     worker_->teardown(*this, pending_error());
-  } else if ((flags_ & kClosing) && !out_) {
+  } else if ((flags_ & kClosing) && !output_pending()) {
     worker_->teardown(*this, {});
   }
 }
@@ -234,6 +314,22 @@ void Conn::send_now(const Bytes* pieces, std::size_t n) {
     tls_send(pieces, n);
     return;
   }
+  if (flags_ & kCompletion) {
+    // io_uring: staged now, sent with the loop's next kernel entry. One
+    // send at a time keeps the order; later bytes queue behind it.
+    if (flags_ & kSendInFlight) return enqueue(pieces, n, 0);
+    std::size_t all = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      all += pieces[i].size();
+    if (worker_->loop().poller().send(fd_, pieces, n, all)) {
+      flags_ |= kSendInFlight;
+      // Counted now (the peer may see the bytes before the loop sees the
+      // completion); send_completed takes back what the kernel refused.
+      worker_->stats().bytes_out.add(all);
+      return;
+    }
+    // Too large to stage: written directly, as on epoll.
+  }
   iovec iov[kMaxIov];
   std::size_t count = std::min(n, kMaxIov);
   std::size_t total = 0;
@@ -291,7 +387,7 @@ void Conn::after_enqueue() noexcept {
 
 void Conn::handle_writable() {
   if (flags_ & kTlsWantsWrite) {  // a TLS read or handshake step waited for this
-    flags_ &= static_cast<std::uint16_t>(~kTlsWantsWrite);
+    flags_ &= static_cast<std::uint32_t>(~kTlsWantsWrite);
     update_interest();
     if (flags_ & kHandshaking) return tls_handshake();
     tls_readable();
@@ -321,8 +417,9 @@ void Conn::handle_writable() {
   out_->consume(static_cast<std::size_t>(w));
   std::size_t limit = worker_->config().cli_sbuf_limit;
   if ((flags_ & kPausedBySbuf) && out_->size() <= limit / 2) {
-    flags_ &= static_cast<std::uint16_t>(~kPausedBySbuf);
+    flags_ &= static_cast<std::uint32_t>(~kPausedBySbuf);
     if (tls_ && tls_->has_pending()) worker_->schedule_wake(*this);
+    redeliver_held();
   }
   if (out_->empty()) {
     delete out_;
@@ -335,7 +432,7 @@ void Conn::handle_writable() {
     return;
   }
   if (flags_ & kHadQueue) {
-    flags_ &= static_cast<std::uint16_t>(~kHadQueue);
+    flags_ &= static_cast<std::uint32_t>(~kHadQueue);
     worker_->current = this;
     handler_->on_drained(*this);
     flush_cork();
@@ -347,12 +444,14 @@ void Conn::handle_writable() {
 void Conn::update_interest() noexcept {
   if (flags_ & kDead) return;
   bool read = !(flags_ & (kPausedByUser | kPausedBySbuf | kClosing | kHandshakeQueued));
-  bool write = (out_ != nullptr && !tls_pending_handshake()) || (flags_ & kTlsWantsWrite);
+  // (io_uring: a staged send in flight reports itself; the queue waits for it.)
+  bool write = (out_ != nullptr && !tls_pending_handshake() && !(flags_ & kSendInFlight)) ||
+               (flags_ & kTlsWantsWrite);
   bool armed_read = flags_ & kReadArmed;
   bool armed_write = flags_ & kWriteArmed;
   if (read == armed_read && write == armed_write) return;
-  flags_ = static_cast<std::uint16_t>((flags_ & ~(kReadArmed | kWriteArmed)) |
-                                      (read ? kReadArmed : 0) | (write ? kWriteArmed : 0));
+  flags_ = (flags_ & ~std::uint32_t{kReadArmed | kWriteArmed}) |
+           (read ? std::uint32_t{kReadArmed} : 0u) | (write ? std::uint32_t{kWriteArmed} : 0u);
   worker_->loop().rewatch(fd_, this, (read ? kReadable : 0u) | (write ? kWritable : 0u));
 }
 
@@ -363,7 +462,7 @@ void Conn::close() noexcept {
   flags_ |= kClosing;
   update_interest();
   if (worker_->current == this) return;  // finished when the callback returns
-  if (!out_) worker_->teardown(*this, {});
+  if (!output_pending()) worker_->teardown(*this, {});
 }
 
 void Conn::abort() noexcept {
@@ -378,12 +477,21 @@ void Conn::abort_with(std::error_code ec) noexcept {
   if (worker_->current == this) {
     worker_->cork().clear();
     if (!pending_error_) {
-      pending_error_ = ec.category() == std::system_category() ? ec.value() : -ec.value();
+      pending_error_ = static_cast<std::int16_t>(
+          ec.category() == std::system_category() ? ec.value() : -ec.value());
     }
     update_interest();
     return;
   }
   worker_->teardown(*this, ec);
+}
+
+// Reading resumed with input held during the pause: show it soon (after
+// this callback, like a wake-up), not only when more bytes arrive.
+void Conn::redeliver_held() noexcept {
+  if (!(flags_ & kHeldInput) || reading_paused() || (flags_ & (kClosing | kDead | kWoken))) return;
+  flags_ |= kWoken;
+  worker_->schedule_wake(*this);
 }
 
 void Conn::wake() noexcept {
@@ -416,8 +524,9 @@ void Conn::pause_reading() noexcept {
 }
 
 void Conn::resume_reading() noexcept {
-  flags_ &= static_cast<std::uint16_t>(~kPausedByUser);
+  flags_ &= static_cast<std::uint32_t>(~kPausedByUser);
   update_interest();
+  redeliver_held();
   // Decrypted input waiting inside TLS makes no readable event: go back for it.
   if (tls_ && !tls_pending_handshake() && tls_->has_pending()) worker_->schedule_wake(*this);
 }

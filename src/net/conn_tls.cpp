@@ -45,7 +45,7 @@ void Conn::sniff() {
     worker_->teardown(*this, {});
     return;
   }
-  flags_ &= static_cast<std::uint16_t>(~kSniffing);
+  flags_ &= static_cast<std::uint32_t>(~kSniffing);
   if (first == kTlsHandshakeRecord) {
     start_tls();
     if (flags_ & kHandshaking) tls_handshake();  // the ClientHello is here already

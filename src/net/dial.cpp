@@ -90,7 +90,7 @@ void Worker::finish_dial(PendingDial& d, std::uint32_t /*events*/) noexcept {
   loop_.unwatch(d.fd);
   DialSpec& spec = d.spec;
   reserve();  // counted like an accepted connection (teardown releases it)
-  Conn* c = place(d.fd, kDialedListener, spec.is_unix, spec.handler);
+  Conn* c = place(d.fd, kDialedListener, spec.is_unix, spec.handler, !spec.tls);
   if (!c) {
     return report_dial_error(*spec.handler, spec.target, spec.context, errc::aborted);
   }

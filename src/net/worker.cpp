@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <new>
+#include <string_view>
 
 #include "net/listener.hpp"
 #include "net/pending_dial.hpp"
@@ -17,9 +19,22 @@ namespace weft::detail {
 // The idle-memory budget is measured with this layout (bench/run_memory.sh).
 static_assert(sizeof(Conn) <= 88, "Conn grew: re-measure idle memory and update the docs");
 
+namespace {
+// The configured backend, unless WEFT_IO_BACKEND says otherwise.
+IoBackend backend_for(const Config& cfg) noexcept {
+  const char* env = std::getenv("WEFT_IO_BACKEND");
+  if (!env || !*env) return cfg.io_backend;
+  const std::string_view e(env);
+  if (e == "io_uring") return IoBackend::io_uring;
+  if (e == "auto") return IoBackend::automatic;
+  return IoBackend::epoll;
+}
+}  // namespace
+
 Worker::Worker(ServerShared& shared, std::size_t index)
     : shared_(shared),
       index_(index),
+      loop_(backend_for(*shared.config)),
       scratch_(new char[shared.config->buf_size]),
       scratch_size_(shared.config->buf_size),
       epoch_(Clock::now()) {
@@ -74,12 +89,13 @@ Conn* Worker::find(std::uint32_t slot, std::uint32_t gen) noexcept {
 // --- connection lifecycle ---------------------------------------------------
 
 void Worker::adopt(int fd, std::uint16_t listener, bool is_unix) {
-  Conn* c = place(fd, listener, is_unix, shared_.handler);
+  SecureLayerFactory* tls =
+      listener < shared_.transports.size() ? shared_.transports[listener] : nullptr;
+  Conn* c = place(fd, listener, is_unix, shared_.handler, tls == nullptr);
   if (!c) return;
   // TLS listeners: on_open waits for the handshake (or, with sslMode both,
   // for the first byte that says whether there is one).
-  if (SecureLayerFactory* tls =
-          listener < shared_.transports.size() ? shared_.transports[listener] : nullptr) {
+  if (tls) {
     if (tls->sniff()) {
       c->flags_ |= Conn::kSniffing;
     } else {
@@ -90,7 +106,7 @@ void Worker::adopt(int fd, std::uint16_t listener, bool is_unix) {
   open_conn(*c);
 }
 
-Conn* Worker::place(int fd, std::uint16_t listener, bool is_unix, Handler* handler) {
+Conn* Worker::place(int fd, std::uint16_t listener, bool is_unix, Handler* handler, bool plain) {
   // Refused connections are closed at once; the loop keeps serving.
   auto refuse = [&](const char* why) -> Conn* {
     if (why) logf(LogLevel::warn, "dropping a connection: %s", why);
@@ -112,7 +128,9 @@ Conn* Worker::place(int fd, std::uint16_t listener, bool is_unix, Handler* handl
   Conn* c =
       new (chunk->storage[slot & (kChunkSize - 1)]) Conn(this, handler, fd, slot, g, listener);
   try {
-    loop_.watch(fd, c, IoWatcher::kReadable);
+    const bool completion = plain && loop_.backend() == IoBackend::io_uring;
+    loop_.watch(fd, c, IoWatcher::kReadable | (completion ? IoWatcher::kCompletion : 0u));
+    if (completion) c->flags_ |= Conn::kCompletion;
   } catch (const std::system_error& e) {  // e.g. the epoll watch limit
     c->~Conn();
     free_slots_.push_back(slot);
@@ -183,7 +201,7 @@ void Worker::end_handshake(Conn& c) noexcept {
   } else if (!(c.flags_ & Conn::kHandshakeQueued)) {
     return;  // sniffing, or already ended
   }
-  c.flags_ &= static_cast<std::uint16_t>(~(Conn::kHandshaking | Conn::kHandshakeQueued));
+  c.flags_ &= static_cast<std::uint32_t>(~(Conn::kHandshaking | Conn::kHandshakeQueued));
   stats_.tls_handshaking.sub();
   if (c.tls_->handshake_timer) {
     loop_.cancel(c.tls_->handshake_timer);

@@ -140,7 +140,8 @@ class Worker {
     alignas(Conn) unsigned char storage[kChunkSize][sizeof(Conn)];
   };
   /// Puts a connected descriptor into a slot and watches it; null if refused.
-  Conn* place(int fd, std::uint16_t listener, bool is_unix, Handler* handler);
+  /// `plain`: no TLS and no sniffing, so an io_uring loop may do its I/O.
+  Conn* place(int fd, std::uint16_t listener, bool is_unix, Handler* handler, bool plain);
   void report_dial_error(Handler& h, const std::string& target, void* context,
                          std::error_code why) noexcept;
   Conn* slot_ptr(std::uint32_t slot) noexcept;

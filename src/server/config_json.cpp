@@ -76,6 +76,7 @@ const std::string& get_string(std::string_view field, const json& v) {
 
 constexpr std::string_view kLbNames[] = {"rr", "random", "leastconn", "hash"};
 constexpr std::string_view kSbufNames[] = {"pause", "close"};
+constexpr std::string_view kBackendNames[] = {"epoll", "io_uring", "auto"};
 constexpr std::string_view kSslModeNames[] = {"plain", "tls", "both"};
 constexpr std::string_view kKtlsNames[] = {"off", "auto", "required"};
 constexpr std::string_view kClientAuthNames[] = {"none", "request", "require"};
@@ -143,6 +144,8 @@ const Field kFields[] = {
     {"idleLimit", [](auto n, const json& v, Config& c) { c.idle_limit_ms = get_int(n, v); }},
     {"maxAcceptFD", [](auto n, const json& v, Config& c) { c.max_accept_fd = get_int(n, v); }},
     {"pollWait", [](auto n, const json& v, Config& c) { c.poll_wait_ms = get_int(n, v); }},
+    {"ioBackend", [](auto n, const json& v,
+                     Config& c) { c.io_backend = get_enum<IoBackend>(n, v, kBackendNames); }},
     {"printStat", [](auto n, const json& v, Config& c) { c.print_stat = get_bool(n, v); }},
     {"statInterval", [](auto n, const json& v, Config& c) { c.stat_interval_ms = get_int(n, v); }},
     {"tcpNoDelay", [](auto n, const json& v, Config& c) { c.tcp_nodelay = get_bool(n, v); }},
@@ -308,6 +311,7 @@ std::string to_json(const Config& cfg) {
   j["idleLimit"] = cfg.idle_limit_ms;
   j["maxAcceptFD"] = cfg.max_accept_fd;
   j["pollWait"] = cfg.poll_wait_ms;
+  j["ioBackend"] = std::string(kBackendNames[static_cast<std::size_t>(cfg.io_backend)]);
   j["printStat"] = cfg.print_stat;
   j["statInterval"] = cfg.stat_interval_ms;
   j["tcpNoDelay"] = cfg.tcp_nodelay;

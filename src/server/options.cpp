@@ -28,6 +28,7 @@ std::string usage_text(std::string_view prog, std::string_view default_listen) {
           "                   e.g. tcp://:5000  tcp4://127.0.0.1:5000  tcp6://[::1]:5000\n"
           "                        udp://:9000  unix:///tmp/app.sock  tcp://:5000?reuseport=false\n"
           "  --loops N        event loops (ncpu): -1 one per core, 0 or 1 one loop, N loops\n"
+          "  --io BACKEND     epoll, io_uring or auto (ioBackend; default epoll)\n"
           "  --config FILE    JSON config file (field names in docs/CONFIG.md)\n"
           "  --cert PEM       TLS certificate chain (file); with --key, serves TLS\n"
           "                   (sslMode tls) unless a URL says otherwise (?tls=false)\n"
@@ -93,6 +94,7 @@ CommandLine parse_command_line(int argc, char** argv, const Config& base) {
   std::optional<int> loops;
   std::optional<std::string> config_file;
   std::optional<std::string> cert, key;
+  std::optional<IoBackend> io;
   bool print_config = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
@@ -105,7 +107,7 @@ CommandLine parse_command_line(int argc, char** argv, const Config& base) {
     const auto eq = arg.find('=');
     const std::string_view name = arg.substr(0, eq);
     const bool takes_value = name == "--listen" || name == "--loops" || name == "--config" ||
-                             name == "--cert" || name == "--key";
+                             name == "--cert" || name == "--key" || name == "--io";
     if (!takes_value && name != "--print-config") bad_flag(name, "unknown flag (see --help)");
     if (!takes_value) {
       if (eq != std::string_view::npos) bad_flag(name, "takes no value");
@@ -134,6 +136,16 @@ CommandLine parse_command_line(int argc, char** argv, const Config& base) {
       cert = std::string(value);
     } else if (name == "--key") {
       key = std::string(value);
+    } else if (name == "--io") {
+      if (value == "epoll") {
+        io = IoBackend::epoll;
+      } else if (value == "io_uring") {
+        io = IoBackend::io_uring;
+      } else if (value == "auto") {
+        io = IoBackend::automatic;
+      } else {
+        bad_flag(name, "must be epoll, io_uring or auto, got \"" + std::string(value) + "\"");
+      }
     } else {
       config_file = std::string(value);
     }
@@ -142,6 +154,7 @@ CommandLine parse_command_line(int argc, char** argv, const Config& base) {
   if (config_file) out.config = load_config(*config_file, out.config);
   if (!listen.empty()) out.config.listen = std::move(listen);
   if (loops) out.config.ncpu = *loops;
+  if (io) out.config.io_backend = *io;
   if (cert.has_value() != key.has_value()) {
     bad_flag(cert ? "--cert" : "--key", cert ? "needs --key too" : "needs --cert too");
   }

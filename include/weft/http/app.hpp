@@ -18,6 +18,10 @@
 #include "weft/http/request.hpp"
 #include "weft/http/response.hpp"
 
+namespace weft::ws {
+struct Behavior;
+}
+
 namespace weft::http {
 
 struct Options {
@@ -55,6 +59,10 @@ class App : public Handler {
   /// A route whose handler runs as soon as the head arrives and reads the
   /// body with Request::on_body (large uploads, no buffering).
   App& stream(std::string_view method, std::string_view pattern, Route fn);
+  /// A WebSocket route (include weft/ws.hpp): a valid upgrade request gets
+  /// 101 and the connection speaks WebSocket from then on; a bad one 400
+  /// (426 for a version other than 13). Defined in the ws layer.
+  App& ws(std::string_view pattern, ws::Behavior behavior);
 
   const Options& options() const noexcept { return opts_; }
 

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# run_mux.sh [BUILD_DIR=build] [ROUNDS=3]
+#
+# smux echo throughput and memory, weft vs Go's xtaci/smux (Debian's
+# golang-github-xtaci-smux-dev), side by side in one run:
+#   server: weft's mux_echo vs the Go smux echo server, both driven by the
+#           same Go smux client (K streams over one TCP connection);
+#   client: weft's mux_echo client vs the Go client, against the Go server.
+# Scenarios: 1, 16 and 256 streams with 64 KiB writes, and 8 streams with
+# 16 KiB writes; versions 1 and 2. Server pinned to SERVER_CPU (0), client
+# to CLIENT_CPU (1); contenders alternate within each round; medians and
+# min..max over rounds. Server CPU per MB from /proc/<pid>/stat
+# (utime+stime) over the client's run; client CPU from the client's rusage.
+# Memory: server RSS growth for 10000 idle streams on one session, and
+# for 2000 idle sessions.
+# Environment: TOTAL_MB (echoed per run, default 1024), VERSIONS ("1 2"),
+#              SERVER_CPU, CLIENT_CPU, RESULTS_DIR (bench/results).
+set -euo pipefail
+
+BUILD=${1:-build}
+ROUNDS=${2:-3}
+TOTAL_MB=${TOTAL_MB:-1024}
+VERSIONS=${VERSIONS:-"1 2"}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+HERE=$(cd "$(dirname "$0")" && pwd)
+RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
+ECHO=$BUILD/examples/mux_echo
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+die() { echo "error: $*" >&2; exit 1; }
+
+[[ -x $ECHO ]] || die "$ECHO not built (ninja -C $BUILD mux_echo)"
+command -v go >/dev/null || die "go not installed (golang-go)"
+[[ -d /usr/share/gocode/src/github.com/xtaci/smux ]] || die "golang-github-xtaci-smux-dev not installed"
+bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
+[[ $bt == Release || $bt == RelWithDebInfo ]] || log "WARNING: $BUILD is a '${bt:-unknown}' build"
+
+WORK=$(mktemp -d /tmp/weft-mux-bench.XXXXXX)
+SERVER_PID=""
+IDLE_PID=""
+cleanup() {
+  if [[ -n $IDLE_PID ]]; then kill "$IDLE_PID" 2>/dev/null || true; fi
+  if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+mkdir -p "$WORK/src/muxbench"
+cp "$HERE/mux_bench_go/main.go" "$WORK/src/muxbench/"
+(cd "$WORK/src/muxbench" && GO111MODULE=off GOPATH="$WORK:/usr/share/gocode" GOCACHE="$WORK/cache" \
+  go build -o "$WORK/gobench" .) || die "go build failed"
+GOBENCH=$WORK/gobench
+
+log "load before starting: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# start_server weft|go VERSION: sets SERVER_PID and ADDR.
+start_server() {
+  local out=$WORK/server.out
+  if [[ $1 == weft ]]; then
+    taskset -c "$SERVER_CPU" "$ECHO" --listen tcp://127.0.0.1:0 --version "$2" >"$out" 2>&1 &
+  else
+    GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$GOBENCH" -mode server -version "$2" >"$out" 2>&1 &
+  fi
+  SERVER_PID=$!
+  ADDR=""
+  for _ in $(seq 200); do
+    ADDR=$(sed -n 's%^listening \(on \)\{0,1\}\(tcp://\)\{0,1\}\(127\.0\.0\.1:[0-9]*\).*%\3%p' "$out" | head -1)
+    [[ -n $ADDR ]] && return 0
+    sleep 0.05
+  done
+  die "$1 server did not start: $(cat "$out")"
+}
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+field() { sed -n "s|.*$1=\([0-9.]*\).*|\1|p" <<<"$2"; }
+
+RAW=$WORK/raw.tsv
+: >"$RAW"
+HZ=$(getconf CLK_TCK)
+
+# One measurement: side (server|client) contender version streams write.
+measure() {
+  local side=$1 who=$2 v=$3 k=$4 w=$5 per line t0 t1 mb cpu
+  per=$((TOTAL_MB * 1024 * 1024 / k))
+  per=$((per / w * w))
+  if [[ $side == server ]]; then
+    start_server "$who" "$v"
+    t0=$(cpu_ticks "$SERVER_PID")
+    line=$(GOMAXPROCS=1 taskset -c "$CLIENT_CPU" timeout 300 "$GOBENCH" -mode client -addr "$ADDR" \
+      -version "$v" -streams "$k" -bytes "$per" -write "$w" | tail -1)
+    t1=$(cpu_ticks "$SERVER_PID")
+    stop_server
+    mb=$(field 'MB/s' "$line")
+    cpu=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v b="$(field bytes "$line")" \
+      'BEGIN { printf "%.3f", (t / hz) * 1000 / (b / 1e6) }')
+  else
+    start_server go "$v"
+    if [[ $who == weft ]]; then
+      line=$(taskset -c "$CLIENT_CPU" timeout 300 "$ECHO" --connect "tcp://$ADDR" --version "$v" \
+        --streams "$k" --bytes "$per" --write "$w" | tail -1)
+    else
+      line=$(GOMAXPROCS=1 taskset -c "$CLIENT_CPU" timeout 300 "$GOBENCH" -mode client \
+        -addr "$ADDR" -version "$v" -streams "$k" -bytes "$per" -write "$w" | tail -1)
+    fi
+    stop_server
+    mb=$(field 'MB/s' "$line")
+    cpu=$(awk -v c="$(field cpu_s "$line")" -v b="$(field bytes "$line")" \
+      'BEGIN { printf "%.3f", c * 1000 / (b / 1e6) }')
+  fi
+  [[ -n $mb ]] || die "$side/$who v$v k=$k w=$w failed: $line"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$side" "$who" "$v" "$k" "$w" "$mb" "$cpu" >>"$RAW"
+  log "$side $who v$v streams=$k write=$w: $mb MB/s, $cpu ms CPU/MB"
+}
+
+SCENARIOS=("1 65536" "16 65536" "256 65536" "8 16384")
+for ((r = 1; r <= ROUNDS; r++)); do
+  for v in $VERSIONS; do
+    for sc in "${SCENARIOS[@]}"; do
+      read -r k w <<<"$sc"
+      order=(weft go)
+      ((r % 2 == 0)) && order=(go weft)
+      for who in "${order[@]}"; do measure server "$who" "$v" "$k" "$w"; done
+      for who in "${order[@]}"; do measure client "$who" "$v" "$k" "$w"; done
+    done
+  done
+done
+
+# Memory: server RSS growth for idle streams and idle sessions.
+MEM=$WORK/mem.tsv
+: >"$MEM"
+idle_rss() {  # who version sessions streams -> bytes per unit
+  local who=$1 v=$2 s=$3 k=$4 before after units
+  start_server "$who" "$v"
+  sleep 0.3
+  before=$(rss_kb "$SERVER_PID")
+  mkfifo "$WORK/hold"
+  taskset -c "$CLIENT_CPU" "$GOBENCH" -mode idle -addr "$ADDR" -version "$v" -sessions "$s" \
+    -streams "$k" <"$WORK/hold" >"$WORK/idle.out" 2>&1 &
+  IDLE_PID=$!
+  exec 9>"$WORK/hold"
+  for _ in $(seq 600); do grep -q ready "$WORK/idle.out" && break; sleep 0.1; done
+  sleep 0.5
+  after=$(rss_kb "$SERVER_PID")
+  exec 9>&-
+  wait "$IDLE_PID" 2>/dev/null || true
+  IDLE_PID=""
+  rm -f "$WORK/hold"
+  stop_server
+  units=$((k > 0 ? s * k : s))
+  awk -v a="$after" -v b="$before" -v u="$units" 'BEGIN { printf "%.0f", (a - b) * 1024 / u }'
+}
+for v in $VERSIONS; do
+  for who in weft go; do
+    printf '%s\t%s\tstream\t%s\n' "$who" "$v" "$(idle_rss "$who" "$v" 1 10000)" >>"$MEM"
+    printf '%s\t%s\tsession\t%s\n' "$who" "$v" "$(idle_rss "$who" "$v" 2000 0)" >>"$MEM"
+  done
+done
+
+mkdir -p "$RESULTS_DIR"
+OUT=$RESULTS_DIR/mux-$(date +%Y%m%d-%H%M%S).md
+{
+  echo "# smux echo: weft vs Go xtaci/smux ($(date -u +%Y-%m-%dT%H:%MZ))"
+  echo
+  echo "\`bench/run_mux.sh $BUILD $ROUNDS\`, TOTAL_MB=$TOTAL_MB per run, $ROUNDS rounds, load before start: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU (Go with GOMAXPROCS=1). Median (min..max)."
+  echo
+  echo "| side | version | streams x write | weft MB/s | Go MB/s | weft/Go | weft CPU ms/MB | Go CPU ms/MB | CPU ratio |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  awk -F'\t' '
+    function med(key,   n, i, j, t, a) {
+      n = split(vals[key], a, " ")
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      lo[key] = a[1]; hi[key] = a[n]
+      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    { k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4 SUBSEP $5; vals[k "mb"] = vals[k "mb"] " " $6; vals[k "cpu"] = vals[k "cpu"] " " $7
+      sc[$1 SUBSEP $3 SUBSEP $4 SUBSEP $5] = 1 }
+    END {
+      for (s in sc) {
+        split(s, p, SUBSEP)
+        kw = p[1] SUBSEP "weft" SUBSEP p[2] SUBSEP p[3] SUBSEP p[4]
+        kg = p[1] SUBSEP "go" SUBSEP p[2] SUBSEP p[3] SUBSEP p[4]
+        wm = med(kw "mb"); gm = med(kg "mb"); wc = med(kw "cpu"); gc = med(kg "cpu")
+        printf "| %s | v%s | %s x %d KiB | %.0f (%.0f..%.0f) | %.0f (%.0f..%.0f) | %.2fx | %.2f | %.2f | %.2fx |\n",
+          p[1], p[2], p[3], p[4] / 1024, wm, lo[kw "mb"], hi[kw "mb"], gm, lo[kg "mb"], hi[kg "mb"],
+          wm / gm, wc, gc, (gc > 0 ? wc / gc : 0)
+      }
+    }' "$RAW" | sort -t'|' -k2,2 -k3,3 -k4,4n
+  echo
+  echo "Memory (server RSS growth, bytes): 10000 idle streams on one session; 2000 idle sessions."
+  echo
+  echo "| version | weft per idle stream | Go per idle stream | weft per idle session | Go per idle session |"
+  echo "|---|---|---|---|---|"
+  for v in $VERSIONS; do
+    g() { awk -F'\t' -v w="$1" -v v="$v" -v u="$2" '$1 == w && $2 == v && $3 == u { print $4 }' "$MEM"; }
+    echo "| v$v | $(g weft stream) | $(g go stream) | $(g weft session) | $(g go session) |"
+  done
+  echo
+  echo "CPU ms/MB: server side = the server's utime+stime over the run; client side = the client's own."
+} >"$OUT"
+cp "$RAW" "${OUT%.md}.tsv"
+cat "$OUT"
+log "written to $OUT"

@@ -1,0 +1,141 @@
+// The receiving half of a WebSocket: decoded messages to the Behavior's
+// callbacks, automatic pongs, the closing handshake, and protocol errors
+// answered with the close code the RFC asks for.
+#include "ws/session.hpp"
+
+#include "weft/conn.hpp"
+#include "ws/deflate.hpp"
+#include "ws/endpoint.hpp"
+#include "ws/frame.hpp"
+
+namespace weft::ws::detail {
+
+Session::Session(Conn& c, Endpoint& ep, Role role, Deflate* deflate, void* user)
+    : WebSocket(c, ep) {
+  deflate_ = deflate;
+  user_ = user;
+  if (role == Role::client) flags_ |= kClient;
+  decoder_.configure(role, deflate != nullptr, ep.behavior().options.max_message);
+}
+
+Session::~Session() = default;
+
+bool Session::still_reading() const noexcept {
+  return !(flags_ & kCloseReceived) && !conn_->closing();
+}
+
+std::size_t Session::on_data(Bytes in) {
+  flags_ |= kSeenInput;
+  if (!still_reading()) return in.size();  // after the close frame nothing counts
+  const DecodeResult r = decoder_.feed(in, *this);
+  if (r.error) {
+    fail(r.error, r.reason);
+    return in.size();
+  }
+  if (!still_reading()) return in.size();
+  return r.consumed;
+}
+
+void Session::report(std::uint16_t code, std::string_view reason) {
+  if (flags_ & kReported) return;
+  flags_ |= kReported;
+  const auto& cb = endpoint_->behavior().on_close;
+  if (cb) cb(*this, code, reason);
+}
+
+void Session::fail(std::uint16_t code, const char* why) {
+  send_close_frame(code, why);
+  close_code_ = code;
+  close_reason_ = why;
+  report(code, why);
+  conn_->close();
+}
+
+void Session::on_closed() {
+  decoder_.release();
+  report(close_code_, close_reason_);
+}
+
+void Session::keepalive_tick() {
+  if (flags_ & kSeenInput) {
+    flags_ &= static_cast<std::uint16_t>(~(kSeenInput | kPingOutstanding));
+    return;
+  }
+  if (flags_ & kPingOutstanding) {
+    close_code_ = close_code::abnormal;
+    close_reason_ = "no answer to the keepalive ping";
+    conn_->abort();
+    return;
+  }
+  if (closing()) return;
+  flags_ |= kPingOutstanding;
+  write_frame(Opcode::ping, {}, true, false);
+}
+
+bool Session::on_message(Opcode op, std::string_view payload, bool compressed) {
+  if (flags_ & kCloseSent) return true;  // closing: data is ignored, the close is awaited
+  std::string_view data = payload;
+  if (compressed) {
+    Inflater* inf = deflate_->inflater();
+    if (!inf) {
+      fail(close_code::internal_error, "no decompressor");
+      return false;
+    }
+    std::string& out = inflate_buffer();
+    const auto r = inf->decompress(payload, out, endpoint_->behavior().options.max_message,
+                                   deflate_->peer_no_takeover());
+    if (r == Inflater::Result::too_big) {
+      fail(close_code::message_too_big, "message over the size limit");
+      return false;
+    }
+    if (r == Inflater::Result::error) {
+      fail(close_code::invalid_payload, "invalid compressed data");
+      return false;
+    }
+    if (op == Opcode::text && !Utf8Validator::valid(out)) {
+      fail(close_code::invalid_payload, "invalid UTF-8 in a text message");
+      return false;
+    }
+    data = out;
+  }
+  const auto& cb = endpoint_->behavior().on_message;
+  if (cb) cb(*this, data, op);
+  if (compressed) trim_buffer(inflate_buffer());
+  return still_reading();
+}
+
+bool Session::on_control(Opcode op, std::string_view payload) {
+  const Behavior& b = endpoint_->behavior();
+  switch (op) {
+    case Opcode::ping:
+      if (!closing()) write_frame(Opcode::pong, payload, true, false);
+      if (b.on_ping) b.on_ping(*this, payload);
+      break;
+    case Opcode::pong:
+      flags_ &= static_cast<std::uint16_t>(~kPingOutstanding);
+      if (b.on_pong) b.on_pong(*this, payload);
+      break;
+    case Opcode::close: {
+      flags_ |= kCloseReceived;
+      std::uint16_t code = close_code::no_status;
+      std::string_view reason;
+      if (payload.size() >= 2) {
+        code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(payload[0]) << 8) |
+                                          static_cast<std::uint8_t>(payload[1]));
+        reason = payload.substr(2);
+      }
+      // Answer with the same code (none if none came), then close: the
+      // server closes the TCP connection first (RFC 6455 §7.1.1).
+      send_close_frame(payload.size() >= 2 ? code : 0, {});
+      close_code_ = code;
+      report(code, reason);
+      conn_->close();
+      return false;
+    }
+    default:
+      break;
+  }
+  return still_reading();
+}
+
+}  // namespace weft::ws::detail

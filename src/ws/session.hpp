@@ -1,0 +1,48 @@
+// One WebSocket connection after the handshake, either role: the decoder's
+// sink (messages, pings, the closing handshake) and the keepalive links.
+// The Conn's context points here while the connection speaks WebSocket.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+
+#include "weft/bytes.hpp"
+#include "weft/ws/websocket.hpp"
+#include "ws/decoder.hpp"
+
+namespace weft::ws::detail {
+
+struct LoopSessions;
+
+class Session final : public WebSocket, public FrameSink {
+ public:
+  /// Takes ownership of `deflate` (null when not negotiated).
+  Session(Conn& c, Endpoint& ep, Role role, Deflate* deflate, void* user);
+  ~Session();
+
+  /// Input from the connection; returns the bytes used.
+  std::size_t on_data(Bytes in);
+  /// The connection is gone: on_close if not reported yet.
+  void on_closed();
+  /// The peer broke a rule: close frame with `code`, then close.
+  void fail(std::uint16_t code, const char* why);
+  /// Keepalive: called once per ping interval.
+  void keepalive_tick();
+
+  bool on_message(Opcode op, std::string_view payload, bool compressed) override;
+  bool on_control(Opcode op, std::string_view payload) override;
+
+  // Keepalive list on this loop (Endpoint's), null links when not tracked.
+  Session* ka_prev = nullptr;
+  Session* ka_next = nullptr;
+  LoopSessions* ka_home = nullptr;
+
+ private:
+  void report(std::uint16_t code, std::string_view reason);
+  bool still_reading() const noexcept;
+
+  Decoder decoder_;
+};
+
+}  // namespace weft::ws::detail

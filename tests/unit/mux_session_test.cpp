@@ -1,0 +1,496 @@
+// Session behaviour: two sessions joined by an in-memory transport pair
+// (deterministic: bytes move only when the test says so), raw frames fed
+// to one session, and one end-to-end run over loopback through Endpoint.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+#include "weft/error.hpp"
+#include "weft/loop.hpp"
+#include "weft/mux.hpp"
+#include "weft/server.hpp"
+
+namespace weft::mux {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One side of the pair: output collects in `out` until the test moves it.
+class MemTransport final : public Transport {
+ public:
+  explicit MemTransport(EventLoop& l) : loop_(l) {}
+  void writev(std::span<const Bytes> pieces) override {
+    if (closed) return;
+    for (Bytes p : pieces)
+      out.append(p);
+    ++writes;
+  }
+  std::size_t queued() const noexcept override { return backlog ? out.size() : 0; }
+  void pause_reading() noexcept override { paused = true; }
+  void resume_reading() noexcept override { paused = false; }
+  void close() noexcept override { closed = true; }
+  void abort() noexcept override { closed = aborted = true; }
+  EventLoop& loop() const noexcept override { return loop_; }
+
+  std::string out;
+  std::string in;        // bytes offered but not consumed yet
+  bool backlog = false;  // pretend the kernel took nothing (queued() = out.size())
+  bool paused = false;
+  bool closed = false;
+  bool aborted = false;
+  int writes = 0;
+
+ private:
+  EventLoop& loop_;
+};
+
+// Records everything; echoes when asked.
+class Recorder : public SessionHandler {
+ public:
+  std::size_t on_data(Stream& s, Bytes in) override {
+    if (hold || hold_ids.count(s.id())) {
+      s.pause_reading();
+      return 0;
+    }
+    data[s.id()].append(in);
+    if (echo) s.write(in);
+    return in.size();
+  }
+  void on_fin(Stream& s) override {
+    fins.push_back(s.id());
+    if (echo) s.close_write();
+  }
+  void on_writable(Stream& s) override { writable.push_back(s.id()); }
+  void on_close(Stream& s, std::error_code why) override { closed[s.id()] = why; }
+  void on_accept(Stream& s) override {
+    streams[s.id()] = &s;
+    accepted.push_back(s.id());
+    names.push_back(s.name());
+  }
+  void on_session_close(Session&, std::error_code why) override {
+    session_closed = true;
+    session_error = why;
+  }
+
+  bool echo = false;
+  bool hold = false;
+  std::set<std::uint32_t> hold_ids;
+  std::map<std::uint32_t, Stream*> streams;
+  std::map<std::uint32_t, std::string> data;
+  std::vector<std::uint32_t> fins, writable, accepted;
+  std::vector<std::string> names;
+  std::map<std::uint32_t, std::error_code> closed;
+  bool session_closed = false;
+  std::error_code session_error;
+};
+
+struct Pair {
+  explicit Pair(Config cfg = {}, Config server_cfg_override = {}, bool override_server = false)
+      : ct(loop), st(loop) {
+    cfg.keepalive_disabled = true;
+    server_cfg_override.keepalive_disabled = true;
+    client = std::make_unique<Session>(ct, Role::client, ch, cfg);
+    server = std::make_unique<Session>(st, Role::server, sh,
+                                       override_server ? server_cfg_override : cfg);
+    client->start();
+    server->start();
+  }
+  // Moves bytes both ways until nothing moves (a side that paused reading
+  // gets nothing).
+  void run() {
+    for (int i = 0; i < 100000; ++i) {
+      bool moved = move(ct, st, *server) | move(st, ct, *client);
+      if (!moved) return;
+    }
+    FAIL() << "no quiescence";
+  }
+  static bool move(MemTransport& from, MemTransport& to, Session& dst) {
+    if (to.paused || to.closed) return false;
+    if (from.out.empty() && to.in.empty()) return false;
+    std::size_t before = to.in.size() + from.out.size();
+    to.in += from.out;
+    from.out.clear();
+    std::size_t used = dst.feed(to.in);
+    to.in.erase(0, used);
+    return used > 0 || to.in.size() != before;
+  }
+
+  EventLoop loop;
+  MemTransport ct, st;
+  Recorder ch, sh;
+  std::unique_ptr<Session> client, server;
+};
+
+struct WireFrame {
+  FrameHeader h;
+  std::string payload;
+};
+std::vector<WireFrame> parse(const std::string& wire) {
+  std::vector<WireFrame> out;
+  std::size_t at = 0;
+  while (wire.size() - at >= kHeaderSize) {
+    FrameHeader h = decode_header(wire.data() + at);
+    out.push_back({h, wire.substr(at + kHeaderSize, h.length)});
+    at += kHeaderSize + h.length;
+  }
+  return out;
+}
+
+TEST(MuxSession, StreamIdsAsSmuxAssignsThem) {
+  Pair p;
+  EXPECT_EQ(p.client->open()->id(), 3u);
+  EXPECT_EQ(p.client->open()->id(), 5u);
+  EXPECT_EQ(p.server->open()->id(), 2u);
+  EXPECT_EQ(p.server->open()->id(), 4u);
+  p.run();
+  EXPECT_EQ(p.sh.accepted, (std::vector<std::uint32_t>{3, 5}));
+  EXPECT_EQ(p.ch.accepted, (std::vector<std::uint32_t>{2, 4}));
+}
+
+void echo_roundtrip(int version) {
+  Config cfg;
+  cfg.version = version;
+  Pair p(cfg);
+  p.sh.echo = true;
+  std::string big(1 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<char>(i * 7 + i / 251);
+  Stream* s = p.client->open();
+  ASSERT_NE(s, nullptr);
+  std::uint32_t id = s->id();
+  s->write("hello");
+  s->write("");
+  s->write(big);
+  s->close_write();
+  p.run();
+  EXPECT_EQ(p.ch.data[id], "hello" + big);
+  EXPECT_EQ(p.ch.fins, (std::vector<std::uint32_t>{id}));
+  ASSERT_EQ(p.ch.closed.count(id), 1u);
+  EXPECT_FALSE(p.ch.closed[id]);
+  EXPECT_FALSE(p.sh.closed[id]);
+  EXPECT_EQ(p.client->stream_count(), 0u);
+  EXPECT_EQ(p.server->stream_count(), 0u);
+}
+TEST(MuxSession, EchoV1) {
+  echo_roundtrip(1);
+}
+TEST(MuxSession, EchoV2) {
+  echo_roundtrip(2);
+}
+
+TEST(MuxSession, FinNeverOvertakesData) {
+  Pair p;
+  p.ct.backlog = true;  // nothing drains: everything queues in the scheduler
+  Stream* a = p.client->open();
+  Stream* b = p.client->open();
+  p.ct.out.assign(300000, '-');
+  a->write(std::string(300000, 'a'));
+  a->close_write();
+  b->close_write();  // no data: its FIN may go at once
+  p.ct.out.erase(0, 300000);
+  p.ct.backlog = false;
+  p.client->transport_drained();
+  std::vector<WireFrame> frames = parse(p.ct.out);
+  std::size_t a_data = 0;
+  bool a_fin = false;
+  for (const auto& f : frames) {
+    if (f.h.stream_id != a->id()) continue;
+    if (f.h.cmd == Cmd::psh) {
+      EXPECT_FALSE(a_fin) << "data after FIN";
+      a_data += f.payload.size();
+    }
+    if (f.h.cmd == Cmd::fin) a_fin = true;
+  }
+  EXPECT_EQ(a_data, 300000u);
+  EXPECT_TRUE(a_fin);
+}
+
+TEST(MuxSession, StreamsInterleaveRoundRobinAndControlGoesFirst) {
+  Pair p;
+  Stream* a = p.client->open();
+  Stream* b = p.client->open();
+  p.ct.out.assign(300000, '-');  // the transport is full: both streams queue
+  p.ct.backlog = true;
+  a->write(std::string(4 * 32768, 'a'));
+  b->write(std::string(4 * 32768, 'b'));
+  p.client->open();  // its SYN is control: it must lead the next write
+  p.ct.out.clear();
+  p.ct.backlog = false;
+  p.client->transport_drained();
+  std::vector<WireFrame> frames = parse(p.ct.out);
+  ASSERT_GE(frames.size(), 9u);
+  EXPECT_EQ(frames[0].h.cmd, Cmd::syn);
+  std::vector<std::uint32_t> order;
+  for (const auto& f : frames)
+    if (f.h.cmd == Cmd::psh) order.push_back(f.h.stream_id);
+  ASSERT_EQ(order.size(), 8u);
+  for (std::size_t i = 1; i < order.size(); ++i)
+    EXPECT_NE(order[i], order[i - 1]) << "frame " << i;
+}
+
+TEST(MuxSession, V2WindowHoldsAStreamTheReceiverDoesNotRead) {
+  Config cfg;
+  cfg.version = 2;
+  Pair p(cfg);
+  Stream* held = p.client->open();
+  Stream* other = p.client->open();
+  p.run();
+  p.sh.hold_ids = {held->id()};  // the server never reads `held`
+  p.sh.echo = true;
+  bool more = true;
+  std::string chunk(65536, 'h');
+  std::size_t written = 0;
+  for (int i = 0; i < 128 && more; ++i) {  // 8 MiB at most
+    more = held->write(chunk);
+    written += chunk.size();
+  }
+  EXPECT_FALSE(more);  // backpressure became visible
+  p.run();
+  // smux's initial window: 256 KiB in flight, the rest waits here.
+  EXPECT_EQ(p.server->buffered(), 262144u);
+  EXPECT_GT(held->queued(), 0u);
+  other->write("ping");
+  p.run();
+  EXPECT_EQ(p.ch.data[other->id()], "ping");  // the other stream still flows
+  // Reading `held` opens its window again: everything arrives.
+  p.sh.hold_ids.clear();
+  p.sh.echo = false;
+  p.sh.streams[held->id()]->resume_reading();
+  p.run();
+  EXPECT_EQ(p.sh.data[held->id()].size(), written);
+}
+
+TEST(MuxSession, BadInputEndsTheSessionWithAClearError) {
+  struct Case {
+    int version;
+    std::string input;
+    errc want;
+  };
+  auto hdr = [](int v, Cmd c, std::uint16_t len, std::uint32_t sid) {
+    std::string h(kHeaderSize, '\0');
+    encode_header(h.data(), v, c, len, sid);
+    return h;
+  };
+  std::vector<Case> cases = {
+      {1, hdr(2, Cmd::nop, 0, 0), errc::invalid_protocol},
+      {1, hdr(1, static_cast<Cmd>(7), 0, 0), errc::invalid_protocol},
+      {1, hdr(1, Cmd::syn, 4, 3) + "name", errc::unexpected_payload},
+      {1, hdr(1, Cmd::fin, 1, 3) + "x", errc::unexpected_payload},
+      {1, hdr(1, Cmd::syn, 0, 3) + hdr(1, Cmd::upd, 8, 3) + std::string(8, '\0'), errc::upd_on_v1},
+      {2, hdr(2, Cmd::syn, 0, 3) + hdr(2, Cmd::upd, 8, 3) + std::string("\x01\0\0\0\0\0\1\0", 8),
+       errc::consumed_too_much},
+      {1, hdr(1, Cmd::syn, 0, 4), errc::bad_stream_id},  // a client opens odd ids
+  };
+  for (const auto& c : cases) {
+    EventLoop loop;
+    MemTransport t(loop);
+    Recorder h;
+    Config cfg;
+    cfg.version = c.version;
+    cfg.keepalive_disabled = true;
+    auto s = std::make_unique<Session>(t, Role::server, h, cfg);
+    s->start();
+    s->feed(c.input);
+    EXPECT_TRUE(t.aborted) << make_error_code(c.want).message();
+    EXPECT_EQ(s->error(), c.want);
+    s->transport_closed(weft::make_error_code(weft::errc::aborted));
+    EXPECT_TRUE(h.session_closed);
+    EXPECT_EQ(h.session_error, c.want);
+  }
+}
+
+TEST(MuxSession, DataForUnknownStreamsIsIgnored) {
+  EventLoop loop;
+  MemTransport t(loop);
+  Recorder h;
+  Config cfg;
+  cfg.keepalive_disabled = true;
+  Session s(t, Role::server, h, cfg);
+  s.start();
+  std::string in(kHeaderSize, '\0');
+  encode_header(in.data(), 1, Cmd::psh, 3, 77);
+  in += "xyz";
+  std::string syn(kHeaderSize, '\0');
+  encode_header(syn.data(), 1, Cmd::syn, 0, 3);
+  std::string psh(kHeaderSize, '\0');
+  encode_header(psh.data(), 1, Cmd::psh, 2, 3);
+  in += syn + psh + "ok";
+  EXPECT_EQ(s.feed(in), in.size());
+  EXPECT_FALSE(t.aborted);
+  EXPECT_EQ(h.data[3], "ok");
+}
+
+TEST(MuxSession, TruncatedFrameAtCloseIsAnError) {
+  EventLoop loop;
+  MemTransport t(loop);
+  Recorder h;
+  Config cfg;
+  cfg.keepalive_disabled = true;
+  Session s(t, Role::server, h, cfg);
+  s.start();
+  std::string in(kHeaderSize, '\0');
+  encode_header(in.data(), 1, Cmd::psh, 100, 3);
+  in += "only part";
+  EXPECT_EQ(s.feed(in), 0u);
+  s.transport_closed({});
+  EXPECT_EQ(h.session_error, errc::truncated_frame);
+}
+
+TEST(MuxSession, NamesTravelInTheSyn) {
+  Config cfg;
+  cfg.names = true;
+  Pair p(cfg);
+  p.client->open("alpha");
+  p.client->open();
+  p.run();
+  EXPECT_EQ(p.sh.names, (std::vector<std::string>{"alpha", ""}));
+}
+
+TEST(MuxSession, IdsRunOutOnTheOpeningSideOnly) {
+  Pair p;
+  p.client->set_last_stream_id(0xfffffffb);
+  Stream* last = p.client->open();
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(last->id(), 0xfffffffdu);
+  ASSERT_NE(p.client->open(), nullptr);  // 0xffffffff
+  EXPECT_EQ(p.client->open(), nullptr);
+  EXPECT_EQ(p.client->open_error(), errc::go_away);
+  p.run();
+  EXPECT_FALSE(p.server->ended());
+  EXPECT_NE(p.server->open(), nullptr);  // the other side still opens
+}
+
+TEST(MuxSession, ReceiveBudgetPausesTheTransport) {
+  Config cfg;
+  cfg.max_receive_buffer = 100000;
+  cfg.max_stream_buffer = 65536;
+  Pair p(cfg);
+  Stream* s = p.client->open();
+  p.run();
+  p.sh.hold = true;
+  s->write(std::string(150000, 'z'));
+  p.run();
+  EXPECT_TRUE(p.st.paused);
+  EXPECT_GE(p.server->buffered(), 100000u);
+  p.sh.hold = false;
+  // Resuming the stream delivers what is buffered and frees the budget.
+  p.sh.streams[s->id()]->resume_reading();
+  EXPECT_FALSE(p.st.paused);
+  p.run();
+  EXPECT_EQ(p.sh.data[s->id()].size(), 150000u);
+  EXPECT_EQ(p.server->buffered(), 0u);
+}
+
+TEST(MuxSession, CloseIsAFullCloseAndAbortEndsAtOnce) {
+  Pair p;
+  p.sh.echo = false;
+  Stream* s = p.client->open();
+  std::uint32_t id = s->id();
+  s->write("data");
+  s->close();  // FIN after the data; later input is dropped
+  p.run();
+  EXPECT_EQ(p.sh.data[id], "data");
+  EXPECT_EQ(p.sh.fins, (std::vector<std::uint32_t>{id}));
+  ASSERT_EQ(p.ch.closed.count(id), 1u);
+  EXPECT_FALSE(p.ch.closed[id]);
+  Stream* a = p.client->open();
+  std::uint32_t aid = a->id();
+  a->write("zzz");
+  p.ct.backlog = true;
+  a->write(std::string(1 << 20, 'q'));
+  a->abort();
+  EXPECT_EQ(p.ch.closed[aid], errc::aborted);
+}
+
+TEST(MuxSession, KeepaliveTimesOutASilentPeerAndKeepsAChattyOne) {
+  EventLoop loop;
+  MemTransport silent_t(loop);
+  Recorder silent_h;
+  Config cfg;
+  cfg.keepalive_interval = 10ms;
+  cfg.keepalive_timeout = 30ms;
+  Session silent(silent_t, Role::server, silent_h, cfg);
+  silent.start();
+  EventLoop& l = loop;
+  MemTransport a_t(l), b_t(l);
+  Recorder a_h, b_h;
+  Session a(a_t, Role::client, a_h, cfg), b(b_t, Role::server, b_h, cfg);
+  a.start();
+  b.start();
+  TimerId pump = l.run_every(2ms, [&] {
+    Pair::move(a_t, b_t, b);
+    Pair::move(b_t, a_t, a);
+  });
+  l.run_after(300ms, [&] { l.stop(); });
+  l.run();
+  l.cancel(pump);
+  EXPECT_TRUE(silent_t.aborted);
+  EXPECT_EQ(silent.error(), errc::keepalive_timeout);
+  EXPECT_FALSE(a_t.aborted);
+  EXPECT_FALSE(b_t.aborted);
+  EXPECT_FALSE(a.error());
+}
+
+// End to end over loopback: a weft client session dials a weft server
+// session through Endpoint and echoes 16 streams.
+class LoopEcho final : public SessionHandler {
+ public:
+  std::size_t on_data(Stream& s, Bytes in) override {
+    if (!s.write(in)) s.pause_reading();
+    return in.size();
+  }
+  void on_writable(Stream& s) override { s.resume_reading(); }
+  void on_fin(Stream& s) override { s.close_write(); }
+};
+
+class LoopClient final : public SessionHandler {
+ public:
+  void on_session(Session& s) override {
+    for (int i = 0; i < 16; ++i) {
+      Stream* st = s.open();
+      st->write(std::string(100000, static_cast<char>('a' + i)));
+      st->close_write();
+    }
+  }
+  std::size_t on_data(Stream& s, Bytes in) override {
+    got[s.id()].append(in);
+    return in.size();
+  }
+  void on_close(Stream& s, std::error_code why) override {
+    if (why) errors++;
+    if (++closed == 16) s.session().close();
+  }
+  void on_session_close(Session&, std::error_code) override { done = true; }
+  std::map<std::uint32_t, std::string> got;
+  int closed = 0;
+  int errors = 0;
+  std::atomic<bool> done{false};
+};
+
+TEST(MuxEndpoint, EchoOverLoopback) {
+  LoopEcho echo;
+  Endpoint server_ep(echo);
+  test::TestServer server(server_ep);
+  LoopClient client;
+  Endpoint client_ep(client);
+  DialOptions opts;
+  opts.handler = &client_ep;
+  ASSERT_FALSE(server.server().dial("tcp://127.0.0.1:" + std::to_string(server.port()), opts));
+  for (int i = 0; i < 1000 && !client.done; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(client.done);
+  EXPECT_EQ(client.errors, 0);
+  ASSERT_EQ(client.got.size(), 16u);
+  for (auto& [id, data] : client.got)
+    EXPECT_EQ(data, std::string(100000, static_cast<char>('a' + (id - 3) / 2)));
+}
+
+}  // namespace
+}  // namespace weft::mux

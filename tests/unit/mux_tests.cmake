@@ -1,0 +1,4 @@
+# smux-compatible multiplexing: the frame codec and config checks, and
+# session behaviour over an in-memory transport pair and over loopback.
+weft_unit_test(mux_frame_test mux_frame_test.cpp)
+weft_unit_test(mux_session_test mux_session_test.cpp test_support.cpp)

@@ -1,0 +1,8 @@
+# WebSocket: the codec's pieces (frames, masking, UTF-8, handshake), the
+# receive path against every RFC 6455 rule, permessage-deflate, and the
+# server end to end over loopback (handshake, echo, close codes, keepalive,
+# compression, back-pressure).
+weft_unit_test(ws_codec_test ws_codec_test.cpp)
+weft_unit_test(ws_decoder_test ws_decoder_test.cpp)
+weft_unit_test(ws_deflate_test ws_deflate_test.cpp)
+weft_unit_test(ws_server_test ws_server_test.cpp test_support.cpp)
