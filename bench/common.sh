@@ -11,7 +11,8 @@ LOADGEN="$BUILD/bench/weft-loadgen"
 
 # name | binary | arguments ({PORT} is substituted)
 ALL_CONTENDERS=(
-  "weft|$BUILD/examples/echo|--listen tcp://127.0.0.1:{PORT} --loops 1"
+  "weft|$BUILD/examples/echo|--listen tcp://127.0.0.1:{PORT} --loops 1 --io epoll"
+  "weft-uring|$BUILD/examples/echo|--listen tcp://127.0.0.1:{PORT} --loops 1 --io io_uring"
   "floor|$BUILD/bench/bench-epoll-floor|--port {PORT}"
   "libuv|$BUILD/bench/bench-uv-echo|--port {PORT}"
   "asio|$BUILD/bench/bench-asio-echo|--port {PORT}"

@@ -22,7 +22,7 @@
 # Environment: WARMUP (s, 1), SERVER_CPU (0), CLIENT_CPU (1), ONLY (ab),
 #   CONNS (100), PIPELINE (16), NOISY_PCT (10), RETRIES (2), QUIET_WAIT_S (120),
 #   KEEP_NOISY (0), STRACE (1), STRACE_S (3), RESULTS_DIR (bench/results),
-#   NGINX (nginx).
+#   NGINX (nginx), WEFT_IO (weft's --io: epoll, io_uring or auto; unset: its default).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -123,7 +123,8 @@ start_http_server() {
     out="$WORK/server-$name.log"
     case "$name" in
       weft)
-        taskset -c "$SERVER_CPU" "$HTTP_BIN" --listen "tcp://127.0.0.1:$SERVER_PORT" --loops 1 >"$out" 2>&1 &
+        taskset -c "$SERVER_CPU" "$HTTP_BIN" --listen "tcp://127.0.0.1:$SERVER_PORT" --loops 1 \
+          ${WEFT_IO:+--io "$WEFT_IO"} >"$out" 2>&1 &
         ;;
       nginx)
         local conf; conf=$(nginx_http_conf "$SERVER_PORT")

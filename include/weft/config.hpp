@@ -84,9 +84,10 @@ struct Config {
   int idle_limit_ms = 0;
   /// Stop accepting while this many connections are open ("maxAcceptFD"); 0 = no cap.
   int max_accept_fd = 0;
-  /// Kernel interface of the loops ("ioBackend": epoll|io_uring|auto). The
-  /// environment variable WEFT_IO_BACKEND, when set, overrides it.
-  IoBackend io_backend = IoBackend::epoll;
+  /// Kernel interface of the loops ("ioBackend": epoll|io_uring|auto; auto
+  /// is io_uring where the kernel allows it). The environment variable
+  /// WEFT_IO_BACKEND, when set, overrides it.
+  IoBackend io_backend = IoBackend::automatic;
   /// Longest single poll wait in ms ("pollWait").
   int poll_wait_ms = 1000;
   /// Log a one-line counter summary every stat_interval_ms ("printStat").

@@ -10,4 +10,5 @@
 
 #include "weft/http/app.hpp"
 #include "weft/ws/behavior.hpp"
+#include "weft/ws/client.hpp"
 #include "weft/ws/websocket.hpp"

@@ -18,10 +18,10 @@ namespace {
 // without one (EventLoop()), e.g. to run the whole test suite on io_uring.
 IoBackend default_backend() noexcept {
   const char* env = std::getenv("WEFT_IO_BACKEND");
-  if (!env) return IoBackend::epoll;
+  if (!env || !*env) return IoBackend::automatic;
   if (std::strcmp(env, "io_uring") == 0) return IoBackend::io_uring;
-  if (std::strcmp(env, "auto") == 0) return IoBackend::automatic;
-  return IoBackend::epoll;
+  if (std::strcmp(env, "epoll") == 0) return IoBackend::epoll;
+  return IoBackend::automatic;
 }
 
 }  // namespace
@@ -37,8 +37,9 @@ EventLoop::EventLoop(IoBackend backend)
     poller_ = detail::make_uring_poller(&why);
     if (poller_) {
       backend_ = IoBackend::io_uring;
-    } else if (backend == IoBackend::io_uring) {
-      logf(LogLevel::warn, "io_uring unavailable (%s): this loop uses epoll", why);
+    } else {
+      logf(backend == IoBackend::io_uring ? LogLevel::warn : LogLevel::info,
+           "io_uring unavailable (%s): this loop uses epoll", why);
     }
   }
   if (!poller_) poller_ = detail::make_epoll_poller();

@@ -27,10 +27,16 @@ namespace weft::detail {
 namespace {
 
 constexpr unsigned kQueueDepth = 1024;
-constexpr unsigned kBufferCount = 256;  // a power of two (ring mask)
-constexpr std::size_t kBufferSize = 16 * 1024;
-constexpr std::size_t kChunkSize = 64 * 1024;  // send staging; larger sends go direct
-constexpr std::size_t kMaxChunks = 256;        // chunk index fits 8 bits of user_data
+// 128 x 64 KiB: one receive takes what one epoll read would (bufSize's
+// default), so bulk transfers cost no more completions than reads.
+constexpr unsigned kBufferCount = 128;  // a power of two (ring mask)
+constexpr std::size_t kBufferSize = 64 * 1024;
+constexpr std::size_t kChunkSize = 64 * 1024;
+// Sends up to this size are copied and queued; larger ones are written
+// directly by the caller: their copy would cost more than the system call
+// it saves, which is amortised over many bytes anyway.
+constexpr std::size_t kStageMax = 4096;
+constexpr std::size_t kMaxChunks = 256;  // chunk index fits 8 bits of user_data
 constexpr int kBufferGroup = 0;
 
 // user_data: generation (32) | fd (20) | staging chunk (8) | operation (4).
@@ -183,7 +189,7 @@ class UringPoller final : public Poller {
 
   bool send(int fd, const std::string_view* pieces, std::size_t n,
             std::size_t total) noexcept override {
-    if (!registered(fd) || total > kChunkSize) return false;
+    if (!registered(fd) || total > kStageMax) return false;
     Reg& r = regs_[static_cast<std::size_t>(fd)];
     if (!r.completion || !r.sending.empty()) return false;
     const std::size_t ci = staging_chunk(total);

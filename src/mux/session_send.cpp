@@ -161,6 +161,7 @@ void Session::maybe_done(Stream& s) {
 void Session::pump() {
   const auto frame = static_cast<std::size_t>(cfg_.max_frame_size);
   wake_blocked();  // queues may have shrunk outside pump (finish, abort)
+  if (cfg_.version >= 2) budget_changed();
   while (!ended_ && !closing_) {
     std::size_t q = transport_->queued();
     if (q >= kTransportHighWater) return;  // on_drained brings us back

@@ -26,8 +26,8 @@ IoBackend backend_for(const Config& cfg) noexcept {
   if (!env || !*env) return cfg.io_backend;
   const std::string_view e(env);
   if (e == "io_uring") return IoBackend::io_uring;
-  if (e == "auto") return IoBackend::automatic;
-  return IoBackend::epoll;
+  if (e == "epoll") return IoBackend::epoll;
+  return IoBackend::automatic;
 }
 }  // namespace
 

@@ -626,3 +626,14 @@ TEST(CommandLineDeathTest, PrintConfigPrintsAndExits) {
 }
 
 }  // namespace
+
+TEST(ParseConfig, IoBackend) {
+  EXPECT_EQ(weft::parse_config("{}").io_backend, weft::IoBackend::automatic);
+  EXPECT_EQ(weft::parse_config(R"({"ioBackend": "epoll"})").io_backend, weft::IoBackend::epoll);
+  EXPECT_EQ(weft::parse_config(R"({"ioBackend": "io_uring"})").io_backend,
+            weft::IoBackend::io_uring);
+  EXPECT_EQ(weft::parse_config(R"({"ioBackend": "auto"})").io_backend, weft::IoBackend::automatic);
+  EXPECT_EQ(
+      parse_error(R"({"ioBackend": "kqueue"})"),
+      "config field \"ioBackend\": must be \"epoll\", \"io_uring\" or \"auto\", got \"kqueue\"");
+}

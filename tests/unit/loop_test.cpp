@@ -494,3 +494,24 @@ TEST(EventLoopTest, IndexDefaultsToZero) {
 }
 
 }  // namespace
+
+// Both backends exist here (kernel 6.x): what a loop was asked for is what
+// it got, and auto picks io_uring.
+TEST(EventLoopBackend, AsksAndGets) {
+  EXPECT_EQ(weft::EventLoop(weft::IoBackend::epoll).backend(), weft::IoBackend::epoll);
+  EXPECT_EQ(weft::EventLoop(weft::IoBackend::io_uring).backend(), weft::IoBackend::io_uring);
+  EXPECT_EQ(weft::EventLoop(weft::IoBackend::automatic).backend(), weft::IoBackend::io_uring);
+}
+
+// Timers and cross-thread posts work the same on the io_uring loop (its
+// eventfd is watched through an io_uring poll).
+TEST(EventLoopBackend, UringRunsTimersAndPosts) {
+  weft::EventLoop loop(weft::IoBackend::io_uring);
+  std::atomic<int> fired{0};
+  loop.run_after(weft::Millis{5}, [&] { ++fired; });
+  std::thread poster([&] { (void)loop.post([&] { ++fired; }); });
+  loop.run_after(weft::Millis{50}, [&] { loop.stop(); });
+  loop.run();
+  poster.join();
+  EXPECT_EQ(fired.load(), 2);
+}

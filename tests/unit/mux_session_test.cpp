@@ -388,6 +388,31 @@ TEST(MuxSession, ReceiveBudgetPausesTheTransport) {
   EXPECT_EQ(p.server->buffered(), 0u);
 }
 
+// Version 2: while our own output waits for the peer's window, the budget
+// does not stop reading (the UPDs that reopen it come on the same
+// connection); once that output is gone, it does.
+TEST(MuxSession, V2BudgetKeepsReadingWhileOutputWaitsForAWindow) {
+  Config cfg;
+  cfg.version = 2;
+  cfg.max_receive_buffer = 100000;
+  cfg.max_stream_buffer = 65536;
+  Pair p(cfg);
+  Stream* up = p.client->open();    // client -> server, the server holds it
+  Stream* down = p.server->open();  // server -> client, the client holds it
+  p.run();
+  p.sh.hold = true;
+  p.ch.hold = true;
+  down->write(std::string(400000, 'd'));  // more than the 256 KiB window
+  up->write(std::string(150000, 'u'));
+  p.run();
+  EXPECT_GE(p.server->buffered(), 100000u);
+  EXPECT_GT(down->queued(), 0u);
+  EXPECT_FALSE(p.st.paused);
+  down->abort();  // nothing waits any more: over budget now pauses
+  p.run();
+  EXPECT_TRUE(p.st.paused);
+}
+
 TEST(MuxSession, CloseIsAFullCloseAndAbortEndsAtOnce) {
   Pair p;
   p.sh.echo = false;

@@ -6,3 +6,6 @@ weft_unit_test(ws_codec_test ws_codec_test.cpp)
 weft_unit_test(ws_decoder_test ws_decoder_test.cpp)
 weft_unit_test(ws_deflate_test ws_deflate_test.cpp)
 weft_unit_test(ws_server_test ws_server_test.cpp test_support.cpp)
+# The client (ws::connect) against our own server, ws:// and wss://.
+weft_unit_test(ws_client_test ws_client_test.cpp test_support.cpp)
+target_link_libraries(ws_client_test PRIVATE weft_tls)

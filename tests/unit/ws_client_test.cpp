@@ -1,0 +1,304 @@
+// WebSocket client (ws::connect) against our own server over loopback: the
+// server dials itself, so both ends are weft. Text, binary, large and
+// fragmented messages, ping/pong, both closing handshakes, subprotocols,
+// refused handshakes and connections, bad URLs, and wss:// verified against
+// a self-signed certificate given as the CA file.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+#include "tls/self_signed.hpp"
+#include "weft/conn.hpp"
+#include "weft/dial.hpp"
+#include "weft/ws.hpp"
+
+namespace {
+
+using namespace weft::ws;
+using weft::test::TestServer;
+using weft::test::wait_until;
+
+// What the client's callbacks saw, read by the test thread.
+struct ClientSeen {
+  std::mutex m;
+  std::vector<std::pair<std::string, Opcode>> messages;
+  std::vector<std::string> pongs;
+  std::string error, protocol;
+  bool compression = true;
+  std::atomic<int> opens{0}, closes{0}, errors{0};
+  std::atomic<int> close_code{0};
+
+  std::size_t message_count() {
+    std::lock_guard lock(m);
+    return messages.size();
+  }
+};
+
+// The server: echo, "stream" answers with fragments and a ping between
+// them, "close-me" closes with 4000.
+Behavior server_behavior(std::atomic<int>& server_close_code) {
+  Behavior b;
+  b.options.ping_interval_ms = 0;
+  b.on_upgrade = [](UpgradeRequest& up) {
+    for (auto p : up.protocols())
+      if (p == "chat.v2") up.select_protocol(p);
+  };
+  b.on_message = [](WebSocket& ws, std::string_view msg, Opcode op) {
+    if (msg == "close-me") {
+      ws.close(4000, "asked to");
+    } else if (msg == "stream") {
+      ws.send_fragment("one ", Opcode::text, false);
+      ws.ping("between");
+      ws.send_fragment("two ", Opcode::text, false);
+      ws.send_fragment("three", Opcode::text, true);
+    } else {
+      ws.send(msg, op);
+    }
+  };
+  b.on_close = [&server_close_code](WebSocket&, std::uint16_t code, std::string_view) {
+    server_close_code = code;
+  };
+  return b;
+}
+
+// A client that sends `script` on open and records everything.
+Behavior client_behavior(ClientSeen& seen, std::vector<std::pair<std::string, Opcode>> script) {
+  Behavior b;
+  b.options.ping_interval_ms = 0;
+  b.on_open = [&seen, script](WebSocket& ws) {
+    {
+      std::lock_guard lock(seen.m);
+      seen.protocol = client_protocol(ws);
+      seen.compression = ws.compression();
+    }
+    ++seen.opens;
+    for (const auto& [data, op] : script) {
+      if (op == Opcode::ping) {
+        ws.ping(data);
+      } else {
+        ws.send(data, op);
+      }
+    }
+  };
+  b.on_message = [&seen](WebSocket&, std::string_view msg, Opcode op) {
+    std::lock_guard lock(seen.m);
+    seen.messages.emplace_back(std::string(msg), op);
+  };
+  b.on_pong = [&seen](WebSocket&, std::string_view p) {
+    std::lock_guard lock(seen.m);
+    seen.pongs.emplace_back(p);
+  };
+  b.on_close = [&seen](WebSocket&, std::uint16_t code, std::string_view) {
+    seen.close_code = code;
+    ++seen.closes;
+  };
+  return b;
+}
+
+ClientOptions options_for(ClientSeen& seen) {
+  ClientOptions o;
+  o.timeout = std::chrono::milliseconds(3000);
+  o.on_error = [&seen](std::error_code, std::string_view why) {
+    std::lock_guard lock(seen.m);
+    seen.error = why;
+    ++seen.errors;
+  };
+  return o;
+}
+
+class WsClient : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    app.get("/plain", [](weft::http::Request&, weft::http::Response& res) { res.send("plain"); });
+    app.ws("/echo", server_behavior(server_close_code));
+    server = std::make_unique<TestServer>(app);
+  }
+  std::string url(std::string_view path) const {
+    return "ws://127.0.0.1:" + std::to_string(server->port()) + std::string(path);
+  }
+
+  std::atomic<int> server_close_code{0};
+  weft::http::App app;
+  std::unique_ptr<TestServer> server;
+};
+
+TEST_F(WsClient, EchoesTextBinaryAndLargeMessages) {
+  ClientSeen seen;
+  const std::string large(1 << 20, 'L');
+  const std::string bin("\x00\x01\xff\x80", 4);
+  ASSERT_FALSE(connect(server->server(), url("/echo?x=1"), options_for(seen),
+                       client_behavior(seen, {{"hello", Opcode::text},
+                                              {bin, Opcode::binary},
+                                              {large, Opcode::binary},
+                                              {"", Opcode::text}})));
+  ASSERT_TRUE(wait_until([&] { return seen.message_count() == 4; }));
+  std::lock_guard lock(seen.m);
+  EXPECT_EQ(seen.messages[0], std::make_pair(std::string("hello"), Opcode::text));
+  EXPECT_EQ(seen.messages[1], std::make_pair(bin, Opcode::binary));
+  EXPECT_EQ(seen.messages[2], std::make_pair(large, Opcode::binary));
+  EXPECT_EQ(seen.messages[3], std::make_pair(std::string(), Opcode::text));
+  EXPECT_TRUE(seen.protocol.empty());
+  EXPECT_TRUE(seen.compression);  // permessage-deflate is offered and agreed by default
+  EXPECT_EQ(seen.errors.load(), 0);
+}
+
+// Compressible messages sent twice: the second one only decodes if both
+// sides kept (or both reset) their contexts as agreed.
+void expect_compressed_echo(TestServer& server, const std::string& url, const DeflateOptions& d) {
+  ClientSeen seen;
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "compress me " + std::to_string(i) + " ";
+  Behavior b = client_behavior(seen, {{text, Opcode::text}, {text, Opcode::text}, {"short", Opcode::text}});
+  b.options.deflate = d;
+  ASSERT_FALSE(connect(server.server(), url, options_for(seen), b));
+  ASSERT_TRUE(wait_until([&] { return seen.message_count() == 3; }));
+  std::lock_guard lock(seen.m);
+  EXPECT_TRUE(seen.compression);
+  EXPECT_EQ(seen.messages[0].first, text);
+  EXPECT_EQ(seen.messages[1].first, text);
+  EXPECT_EQ(seen.messages[2].first, "short");
+}
+
+TEST_F(WsClient, CompressesWithContextTakeover) {
+  expect_compressed_echo(*server, url("/echo"), DeflateOptions{});
+}
+
+TEST_F(WsClient, CompressesWithoutContextTakeoverAndSmallWindows) {
+  DeflateOptions d;
+  d.server_no_context_takeover = true;
+  d.client_no_context_takeover = true;
+  d.server_max_window_bits = 10;
+  d.client_max_window_bits = 9;
+  expect_compressed_echo(*server, url("/echo"), d);
+}
+
+TEST_F(WsClient, DeflateCanBeTurnedOff) {
+  ClientSeen seen;
+  Behavior b = client_behavior(seen, {{std::string(1000, 'z'), Opcode::text}});
+  b.options.deflate.enabled = false;
+  ASSERT_FALSE(connect(server->server(), url("/echo"), options_for(seen), b));
+  ASSERT_TRUE(wait_until([&] { return seen.message_count() == 1; }));
+  std::lock_guard lock(seen.m);
+  EXPECT_FALSE(seen.compression);
+  EXPECT_EQ(seen.messages[0].first, std::string(1000, 'z'));
+}
+
+TEST_F(WsClient, ReassemblesFragmentsAndAnswersPings) {
+  ClientSeen seen;
+  ASSERT_FALSE(connect(server->server(), url("/echo"), options_for(seen),
+                       client_behavior(seen, {{"ping-payload", Opcode::ping},
+                                              {"stream", Opcode::text}})));
+  ASSERT_TRUE(wait_until([&] { return seen.message_count() == 1; }));
+  std::lock_guard lock(seen.m);
+  EXPECT_EQ(seen.messages[0].first, "one two three");
+  EXPECT_EQ(seen.messages[0].second, Opcode::text);
+  ASSERT_EQ(seen.pongs.size(), 1u);
+  EXPECT_EQ(seen.pongs[0], "ping-payload");
+}
+
+TEST_F(WsClient, ServerInitiatedClose) {
+  ClientSeen seen;
+  ASSERT_FALSE(connect(server->server(), url("/echo"), options_for(seen),
+                       client_behavior(seen, {{"close-me", Opcode::text}})));
+  ASSERT_TRUE(wait_until([&] { return seen.closes.load() == 1; }));
+  EXPECT_EQ(seen.close_code.load(), 4000);
+  ASSERT_TRUE(wait_until([&] { return server_close_code.load() == 4000; }));
+}
+
+TEST_F(WsClient, ClientInitiatedClose) {
+  ClientSeen seen;
+  Behavior b = client_behavior(seen, {});
+  b.on_open = [&seen](WebSocket& ws) {
+    ++seen.opens;
+    ws.close(4001, "bye");
+  };
+  ASSERT_FALSE(connect(server->server(), url("/echo"), options_for(seen), b));
+  ASSERT_TRUE(wait_until([&] { return server_close_code.load() == 4001; }));
+  ASSERT_TRUE(wait_until([&] { return seen.closes.load() == 1; }));
+  EXPECT_EQ(seen.close_code.load(), 4001);
+  EXPECT_TRUE(wait_until([&] { return server->stats().open == 0; }));
+}
+
+TEST_F(WsClient, NegotiatesASubprotocol) {
+  ClientSeen seen;
+  ClientOptions o = options_for(seen);
+  o.protocols = {"chat.v1", "chat.v2"};
+  ASSERT_FALSE(connect(server->server(), url("/echo"), o, client_behavior(seen, {})));
+  ASSERT_TRUE(wait_until([&] { return seen.opens.load() == 1; }));
+  std::lock_guard lock(seen.m);
+  EXPECT_EQ(seen.protocol, "chat.v2");
+}
+
+TEST_F(WsClient, RefusedHandshakeIsAnError) {
+  ClientSeen seen;
+  ASSERT_FALSE(
+      connect(server->server(), url("/plain"), options_for(seen), client_behavior(seen, {})));
+  ASSERT_TRUE(wait_until([&] { return seen.errors.load() == 1; }));
+  EXPECT_EQ(seen.opens.load(), 0);
+  EXPECT_EQ(seen.closes.load(), 0);
+  std::lock_guard lock(seen.m);
+  EXPECT_EQ(seen.error, "the server did not answer 101");
+}
+
+TEST_F(WsClient, RefusedConnectionIsAnError) {
+  // A port nobody listens on: bind one, close it, dial it.
+  std::uint16_t port = 0;
+  {
+    weft::http::App other;
+    TestServer s(other);
+    port = s.port();
+  }
+  ClientSeen seen;
+  ASSERT_FALSE(connect(server->server(), "ws://127.0.0.1:" + std::to_string(port) + "/",
+                       options_for(seen), client_behavior(seen, {})));
+  ASSERT_TRUE(wait_until([&] { return seen.errors.load() == 1; }));
+  EXPECT_EQ(seen.opens.load(), 0);
+}
+
+TEST_F(WsClient, BadUrlsAreRejected) {
+  ClientSeen seen;
+  for (const char* bad : {"http://127.0.0.1:1/", "ws://", "ws://127.0.0.1:0/", "ws://h:99999/",
+                          "ws://127.0.0.1:x/"}) {
+    EXPECT_EQ(connect(server->server(), bad, options_for(seen), client_behavior(seen, {})),
+              std::make_error_code(std::errc::invalid_argument))
+        << bad;
+  }
+}
+
+TEST(WsClientTls, WssVerifiedAgainstTheCaFile) {
+  auto cert = weft::detail::make_self_signed({"localhost", "127.0.0.1"});
+  std::atomic<int> server_close_code{0};
+  weft::http::App app;
+  app.ws("/echo", server_behavior(server_close_code));
+  weft::Config cfg = weft::test::test_config();
+  cfg.listen = {"tls://127.0.0.1:0"};
+  cfg.tls.cert = {cert.cert_pem, cert.key_pem};
+  TestServer s(app, cfg);
+
+  ClientSeen seen;
+  ClientOptions o = options_for(seen);
+  weft::TlsClientOptions tls;
+  tls.ca_file = cert.cert_pem;  // a self-signed certificate is its own CA
+  o.tls = std::make_shared<weft::TlsClient>(tls);
+  ASSERT_FALSE(connect(s.server(), "wss://localhost:" + std::to_string(s.port()) + "/echo", o,
+                       client_behavior(seen, {{"secure", Opcode::text}})));
+  ASSERT_TRUE(wait_until([&] { return seen.message_count() == 1; }));
+  {
+    std::lock_guard lock(seen.m);
+    EXPECT_EQ(seen.messages[0].first, "secure");
+  }
+
+  // Without the CA the certificate does not verify: an error, no on_open.
+  ClientSeen unverified;
+  ClientOptions plain = options_for(unverified);
+  ASSERT_FALSE(connect(s.server(), "wss://localhost:" + std::to_string(s.port()) + "/echo", plain,
+                       client_behavior(unverified, {})));
+  ASSERT_TRUE(wait_until([&] { return unverified.errors.load() == 1; }));
+  EXPECT_EQ(unverified.opens.load(), 0);
+}
+
+}  // namespace
