@@ -74,19 +74,22 @@ std::uint32_t from_poll(unsigned m) {
   return events;
 }
 
-// What the loop knows of one registered descriptor.
+// What the loop knows of one registered descriptor: 24 bytes, one per
+// descriptor number, so it counts in the memory of an idle connection.
 struct Reg {
   IoWatcher* watcher = nullptr;
-  std::uint32_t gen = 0;   // bumped by add and remove: older completions are stale
-  std::uint32_t want = 0;  // kReadable | kWritable
-  bool live = false;
-  bool completion = false;   // receives by multishot recv, sends staged
-  bool recv_active = false;  // a multishot recv is in the kernel
-  bool recv_cancelling = false;
-  unsigned poll_mask = 0;  // the armed poll's events; 0: none armed
-  bool poll_cancelling = false;
-  std::string_view sending;  // the staged send in flight
+  std::uint32_t gen = 0;        // bumped by add and remove: older completions are stale
+  std::uint32_t send_off = 0;   // the staged send in flight: where in its chunk,
+  std::uint32_t send_len = 0;   // and how long (0: none)
+  std::uint16_t poll_mask = 0;  // the armed poll's events; 0: none armed
+  std::uint8_t want = 0;        // kReadable | kWritable
+  bool live : 1 = false;
+  bool completion : 1 = false;   // receives and sends are ours
+  bool recv_active : 1 = false;  // a receive is in the kernel
+  bool recv_cancelling : 1 = false;
+  bool poll_cancelling : 1 = false;
 };
+static_assert(sizeof(Reg) <= 24);
 
 struct Chunk {
   std::unique_ptr<char[]> mem{new char[kChunkSize]};
@@ -152,7 +155,7 @@ class UringPoller final : public Poller {
     r = Reg{};
     r.gen = gen;
     r.watcher = w;
-    r.want = events & (IoWatcher::kReadable | IoWatcher::kWritable);
+    r.want = static_cast<std::uint8_t>(events & (IoWatcher::kReadable | IoWatcher::kWritable));
     r.completion = events & IoWatcher::kCompletion;
     r.live = true;
     arm(fd);
@@ -162,7 +165,7 @@ class UringPoller final : public Poller {
     if (!registered(fd)) return;
     Reg& r = regs_[static_cast<std::size_t>(fd)];
     r.watcher = w;
-    r.want = events & (IoWatcher::kReadable | IoWatcher::kWritable);
+    r.want = static_cast<std::uint8_t>(events & (IoWatcher::kReadable | IoWatcher::kWritable));
     arm(fd);
   }
 
@@ -191,7 +194,7 @@ class UringPoller final : public Poller {
             std::size_t total) noexcept override {
     if (!registered(fd) || total > kStageMax) return false;
     Reg& r = regs_[static_cast<std::size_t>(fd)];
-    if (!r.completion || !r.sending.empty()) return false;
+    if (!r.completion || r.send_len != 0) return false;
     const std::size_t ci = staging_chunk(total);
     if (ci == kMaxChunks) return false;
     Chunk& c = chunks_[ci];
@@ -206,7 +209,8 @@ class UringPoller final : public Poller {
     io_uring_sqe_set_data64(sqe, pack(kSend, fd, r.gen, ci));
     c.used += total;
     ++c.in_flight;
-    r.sending = std::string_view(at, total);
+    r.send_off = static_cast<std::uint32_t>(at - c.mem.get());
+    r.send_len = static_cast<std::uint32_t>(total);
     return true;
   }
 
@@ -310,7 +314,7 @@ class UringPoller final : public Poller {
         io_uring_sqe* sqe = next_sqe();
         io_uring_prep_poll_add(sqe, fd, mask);
         io_uring_sqe_set_data64(sqe, pack(kPoll, fd, r.gen));
-        r.poll_mask = mask;
+        r.poll_mask = static_cast<std::uint16_t>(mask);
       }
     } else if (mask != r.poll_mask && !r.poll_cancelling) {
       // Re-armed with the new mask when the old poll's completion arrives.
@@ -368,8 +372,8 @@ class UringPoller final : public Poller {
   void on_send(const Event& e, int fd, std::uint32_t gen) {
     const std::size_t ci = chunk_of(e.user_data);
     if (Reg* r = current_reg(fd, gen)) {
-      std::string_view sent = r->sending;
-      r->sending = {};
+      const std::string_view sent(chunks_[ci].mem.get() + r->send_off, r->send_len);
+      r->send_len = 0;
       r->watcher->on_complete({IoWatcher::Completion::Op::send, e.res, sent});
     }
     if (ci < chunks_.size() && chunks_[ci].in_flight > 0) --chunks_[ci].in_flight;

@@ -77,7 +77,8 @@ const char* accept_deflate_answer(std::string_view answer, const DeflateOptions&
   // Our own compressor may always do less than agreed.
   if (ours.client_no_context_takeover) params.client_no_takeover = true;
   const int own = std::clamp(ours.client_max_window_bits, 9, 15);
-  params.client_window_bits = static_cast<std::uint8_t>(std::min<int>(params.client_window_bits, own));
+  params.client_window_bits =
+      static_cast<std::uint8_t>(std::min<int>(params.client_window_bits, own));
   return nullptr;
 }
 

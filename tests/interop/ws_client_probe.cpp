@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
     if (a == "--expect-deflate") probe.expect_deflate = true;
   }
   std::string large;
-  for (int i = 0; large.size() < (1u << 20); ++i) large += "line " + std::to_string(i) + "\n";
+  for (int i = 0; large.size() < (1u << 20); ++i)
+    large += "line " + std::to_string(i) + "\n";
   probe.script = {{"hello from weft", ws::Opcode::text},
                   {std::string("\x00\x01\xff\x80", 4), ws::Opcode::binary},
                   {large, ws::Opcode::text},

@@ -1,11 +1,13 @@
 // WebSocket client (ws::connect) against our own server over loopback: the
 // server dials itself, so both ends are weft. Text, binary, large and
-// fragmented messages, ping/pong, both closing handshakes, subprotocols,
-// refused handshakes and connections, bad URLs, and wss:// verified against
+// fragmented messages, ping/pong, both closing handshakes, compression,
+// subprotocols, origin and headers, refused handshakes and connections, bad
+// URLs, a raw server's bad answers and silence, and wss:// verified against
 // a self-signed certificate given as the CA file.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -115,19 +117,30 @@ class WsClient : public ::testing::Test {
   void SetUp() override {
     app.get("/plain", [](weft::http::Request&, weft::http::Response& res) { res.send("plain"); });
     app.ws("/echo", server_behavior(server_close_code));
+    Behavior guarded = server_behavior(server_close_code);
+    guarded.check_origin = [](std::string_view origin) { return origin == "https://app.test"; };
+    guarded.on_upgrade = [](UpgradeRequest& up) {
+      if (up.header("X-Token") != "secret") up.reject(401, "no token");
+    };
+    app.ws("/guarded", guarded);
     server = std::make_unique<TestServer>(app);
   }
   std::string url(std::string_view path) const {
     return "ws://127.0.0.1:" + std::to_string(server->port()) + std::string(path);
   }
 
+  // What the clients saw: declared before the server, so it outlives the
+  // connections still open when a test ends (their on_close runs at stop).
+  ClientSeen& fresh() { return seens.emplace_back(); }
+
+  std::deque<ClientSeen> seens;
   std::atomic<int> server_close_code{0};
   weft::http::App app;
   std::unique_ptr<TestServer> server;
 };
 
 TEST_F(WsClient, EchoesTextBinaryAndLargeMessages) {
-  ClientSeen seen;
+  ClientSeen& seen = fresh();
   const std::string large(1 << 20, 'L');
   const std::string bin("\x00\x01\xff\x80", 4);
   ASSERT_FALSE(connect(server->server(), url("/echo?x=1"), options_for(seen),
@@ -148,11 +161,13 @@ TEST_F(WsClient, EchoesTextBinaryAndLargeMessages) {
 
 // Compressible messages sent twice: the second one only decodes if both
 // sides kept (or both reset) their contexts as agreed.
-void expect_compressed_echo(TestServer& server, const std::string& url, const DeflateOptions& d) {
-  ClientSeen seen;
+void expect_compressed_echo(TestServer& server, ClientSeen& seen, const std::string& url,
+                            const DeflateOptions& d) {
   std::string text;
-  for (int i = 0; i < 200; ++i) text += "compress me " + std::to_string(i) + " ";
-  Behavior b = client_behavior(seen, {{text, Opcode::text}, {text, Opcode::text}, {"short", Opcode::text}});
+  for (int i = 0; i < 200; ++i)
+    text += "compress me " + std::to_string(i) + " ";
+  Behavior b =
+      client_behavior(seen, {{text, Opcode::text}, {text, Opcode::text}, {"short", Opcode::text}});
   b.options.deflate = d;
   ASSERT_FALSE(connect(server.server(), url, options_for(seen), b));
   ASSERT_TRUE(wait_until([&] { return seen.message_count() == 3; }));
@@ -164,7 +179,7 @@ void expect_compressed_echo(TestServer& server, const std::string& url, const De
 }
 
 TEST_F(WsClient, CompressesWithContextTakeover) {
-  expect_compressed_echo(*server, url("/echo"), DeflateOptions{});
+  expect_compressed_echo(*server, fresh(), url("/echo"), DeflateOptions{});
 }
 
 TEST_F(WsClient, CompressesWithoutContextTakeoverAndSmallWindows) {
@@ -173,11 +188,11 @@ TEST_F(WsClient, CompressesWithoutContextTakeoverAndSmallWindows) {
   d.client_no_context_takeover = true;
   d.server_max_window_bits = 10;
   d.client_max_window_bits = 9;
-  expect_compressed_echo(*server, url("/echo"), d);
+  expect_compressed_echo(*server, fresh(), url("/echo"), d);
 }
 
 TEST_F(WsClient, DeflateCanBeTurnedOff) {
-  ClientSeen seen;
+  ClientSeen& seen = fresh();
   Behavior b = client_behavior(seen, {{std::string(1000, 'z'), Opcode::text}});
   b.options.deflate.enabled = false;
   ASSERT_FALSE(connect(server->server(), url("/echo"), options_for(seen), b));
@@ -188,10 +203,10 @@ TEST_F(WsClient, DeflateCanBeTurnedOff) {
 }
 
 TEST_F(WsClient, ReassemblesFragmentsAndAnswersPings) {
-  ClientSeen seen;
-  ASSERT_FALSE(connect(server->server(), url("/echo"), options_for(seen),
-                       client_behavior(seen, {{"ping-payload", Opcode::ping},
-                                              {"stream", Opcode::text}})));
+  ClientSeen& seen = fresh();
+  ASSERT_FALSE(
+      connect(server->server(), url("/echo"), options_for(seen),
+              client_behavior(seen, {{"ping-payload", Opcode::ping}, {"stream", Opcode::text}})));
   ASSERT_TRUE(wait_until([&] { return seen.message_count() == 1; }));
   std::lock_guard lock(seen.m);
   EXPECT_EQ(seen.messages[0].first, "one two three");
@@ -201,7 +216,7 @@ TEST_F(WsClient, ReassemblesFragmentsAndAnswersPings) {
 }
 
 TEST_F(WsClient, ServerInitiatedClose) {
-  ClientSeen seen;
+  ClientSeen& seen = fresh();
   ASSERT_FALSE(connect(server->server(), url("/echo"), options_for(seen),
                        client_behavior(seen, {{"close-me", Opcode::text}})));
   ASSERT_TRUE(wait_until([&] { return seen.closes.load() == 1; }));
@@ -210,7 +225,7 @@ TEST_F(WsClient, ServerInitiatedClose) {
 }
 
 TEST_F(WsClient, ClientInitiatedClose) {
-  ClientSeen seen;
+  ClientSeen& seen = fresh();
   Behavior b = client_behavior(seen, {});
   b.on_open = [&seen](WebSocket& ws) {
     ++seen.opens;
@@ -224,7 +239,7 @@ TEST_F(WsClient, ClientInitiatedClose) {
 }
 
 TEST_F(WsClient, NegotiatesASubprotocol) {
-  ClientSeen seen;
+  ClientSeen& seen = fresh();
   ClientOptions o = options_for(seen);
   o.protocols = {"chat.v1", "chat.v2"};
   ASSERT_FALSE(connect(server->server(), url("/echo"), o, client_behavior(seen, {})));
@@ -233,8 +248,24 @@ TEST_F(WsClient, NegotiatesASubprotocol) {
   EXPECT_EQ(seen.protocol, "chat.v2");
 }
 
+TEST_F(WsClient, SendsOriginAndExtraHeaders) {
+  ClientSeen& seen = fresh();
+  ClientOptions o = options_for(seen);
+  o.origin = "https://app.test";
+  o.headers = {{"X-Token", "secret"}};
+  ASSERT_FALSE(connect(server->server(), url("/guarded"), o, client_behavior(seen, {})));
+  ASSERT_TRUE(wait_until([&] { return seen.opens.load() == 1; }));
+
+  ClientSeen& refused = fresh();
+  ClientOptions no_token = options_for(refused);
+  no_token.origin = "https://app.test";
+  ASSERT_FALSE(connect(server->server(), url("/guarded"), no_token, client_behavior(refused, {})));
+  ASSERT_TRUE(wait_until([&] { return refused.errors.load() == 1; }));
+  EXPECT_EQ(refused.opens.load(), 0);
+}
+
 TEST_F(WsClient, RefusedHandshakeIsAnError) {
-  ClientSeen seen;
+  ClientSeen& seen = fresh();
   ASSERT_FALSE(
       connect(server->server(), url("/plain"), options_for(seen), client_behavior(seen, {})));
   ASSERT_TRUE(wait_until([&] { return seen.errors.load() == 1; }));
@@ -252,7 +283,7 @@ TEST_F(WsClient, RefusedConnectionIsAnError) {
     TestServer s(other);
     port = s.port();
   }
-  ClientSeen seen;
+  ClientSeen& seen = fresh();
   ASSERT_FALSE(connect(server->server(), "ws://127.0.0.1:" + std::to_string(port) + "/",
                        options_for(seen), client_behavior(seen, {})));
   ASSERT_TRUE(wait_until([&] { return seen.errors.load() == 1; }));
@@ -260,7 +291,7 @@ TEST_F(WsClient, RefusedConnectionIsAnError) {
 }
 
 TEST_F(WsClient, BadUrlsAreRejected) {
-  ClientSeen seen;
+  ClientSeen& seen = fresh();
   for (const char* bad : {"http://127.0.0.1:1/", "ws://", "ws://127.0.0.1:0/", "ws://h:99999/",
                           "ws://127.0.0.1:x/"}) {
     EXPECT_EQ(connect(server->server(), bad, options_for(seen), client_behavior(seen, {})),
@@ -269,8 +300,67 @@ TEST_F(WsClient, BadUrlsAreRejected) {
   }
 }
 
+// A raw server that answers every request with `answer` (empty: never).
+class FakeServer final : public weft::Handler {
+ public:
+  explicit FakeServer(std::string answer) : answer_(std::move(answer)) {}
+  std::size_t on_data(weft::Conn& c, weft::Bytes in) override {
+    if (!answer_.empty() && in.find("\r\n\r\n") != weft::Bytes::npos) c.write(answer_);
+    return answer_.empty() ? in.size() : 0;
+  }
+
+ private:
+  std::string answer_;
+};
+
+std::string fake_failure(const std::string& answer, std::chrono::milliseconds timeout,
+                         std::error_code* ec = nullptr) {
+  ClientSeen seen;  // outlives the server below
+  std::error_code got;
+  FakeServer fake(answer);
+  TestServer s(fake);
+  ClientOptions o = options_for(seen);
+  o.timeout = timeout;
+  o.on_error = [&seen, &got](std::error_code e, std::string_view why) {
+    std::lock_guard lock(seen.m);
+    got = e;
+    seen.error = why;
+    ++seen.errors;
+  };
+  Behavior b = client_behavior(seen, {});
+  EXPECT_FALSE(connect(s.server(), "ws://127.0.0.1:" + std::to_string(s.port()) + "/", o, b));
+  EXPECT_TRUE(wait_until([&] { return seen.errors.load() == 1; }));
+  EXPECT_EQ(seen.opens.load(), 0);
+  s.stop_and_wait();
+  std::lock_guard lock(seen.m);
+  if (ec) *ec = got;
+  return seen.error;
+}
+
+TEST(WsClientHandshake, BadAnswersAreErrors) {
+  const std::string head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n";
+  EXPECT_EQ(fake_failure(head + "Connection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n\r\n",
+                         std::chrono::milliseconds(3000)),
+            "wrong Sec-WebSocket-Accept");
+  EXPECT_EQ(fake_failure(head + "\r\n", std::chrono::milliseconds(3000)),
+            "Connection: Upgrade missing in the answer");
+  EXPECT_EQ(
+      fake_failure("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", std::chrono::milliseconds(3000)),
+      "the server did not answer 101");
+  EXPECT_EQ(fake_failure(std::string(20000, 'x'), std::chrono::milliseconds(3000)),
+            "handshake answer too long");
+}
+
+TEST(WsClientHandshake, SilentServerTimesOut) {
+  std::error_code ec;
+  EXPECT_EQ(fake_failure("", std::chrono::milliseconds(100), &ec),
+            "no WebSocket handshake answer in time");
+  EXPECT_EQ(ec, std::make_error_code(std::errc::timed_out));
+}
+
 TEST(WsClientTls, WssVerifiedAgainstTheCaFile) {
   auto cert = weft::detail::make_self_signed({"localhost", "127.0.0.1"});
+  ClientSeen seen, unverified;  // outlive the server (on_close runs at its stop)
   std::atomic<int> server_close_code{0};
   weft::http::App app;
   app.ws("/echo", server_behavior(server_close_code));
@@ -279,7 +369,6 @@ TEST(WsClientTls, WssVerifiedAgainstTheCaFile) {
   cfg.tls.cert = {cert.cert_pem, cert.key_pem};
   TestServer s(app, cfg);
 
-  ClientSeen seen;
   ClientOptions o = options_for(seen);
   weft::TlsClientOptions tls;
   tls.ca_file = cert.cert_pem;  // a self-signed certificate is its own CA
@@ -293,7 +382,6 @@ TEST(WsClientTls, WssVerifiedAgainstTheCaFile) {
   }
 
   // Without the CA the certificate does not verify: an error, no on_open.
-  ClientSeen unverified;
   ClientOptions plain = options_for(unverified);
   ASSERT_FALSE(connect(s.server(), "wss://localhost:" + std::to_string(s.port()) + "/echo", plain,
                        client_behavior(unverified, {})));

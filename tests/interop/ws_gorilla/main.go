@@ -2,12 +2,14 @@
 //
 //	ws_gorilla server [-compress]      echo server on 127.0.0.1:0, prints "listening on PORT"
 //	ws_gorilla client [-compress] URL  sends text, binary and large messages, checks the echo
+//	ws_gorilla get URL BODY             a plain HTTP GET whose 200 body must be BODY
 package main
 
 import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +29,12 @@ func main() {
 	switch os.Args[1] {
 	case "server":
 		serve(*compress)
+	case "get":
+		if err := get(fs.Arg(0), fs.Arg(1)); err != nil {
+			fmt.Println("FAIL", err)
+			os.Exit(1)
+		}
+		fmt.Println("ok")
 	case "client":
 		if err := run(fs.Arg(0), *compress); err != nil {
 			fmt.Println("FAIL", err)
@@ -108,6 +116,23 @@ func run(url string, compress bool) error {
 	_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 	if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
 		return fmt.Errorf("close: %v", err)
+	}
+	return nil
+}
+
+func get(url, want string) error {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 || string(body) != want {
+		return fmt.Errorf("status %d, body %q", resp.StatusCode, body)
 	}
 	return nil
 }
