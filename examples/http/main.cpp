@@ -12,7 +12,8 @@ namespace {
 // An App is a weft::Handler: override its other events as for any server.
 class HelloApp final : public weft::http::App {
  public:
-  HelloApp() {
+  // The limits come from the config file's http* fields (--config FILE).
+  explicit HelloApp(const weft::HttpConfig& limits) : App(limits) {
     get("/", [](weft::http::Request&, weft::http::Response& res) {
       res.send("Hello, World!", "text/plain");
     });
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
       std::fputs(cli.usage.c_str(), stdout);
       return 0;
     }
-    HelloApp app;
+    HelloApp app(cli.config.http);
     return weft::serve(app, cli.config);
   } catch (const weft::ConfigError& e) {
     std::fprintf(stderr, "http: %s\n", e.what());

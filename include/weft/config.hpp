@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,21 @@ enum class ClientAuth { none, request, require };
 struct TlsCertPair {
   std::string pem;  ///< "sslPem": the leaf first, then intermediates (served whole)
   std::string key;  ///< "sslKey"
+};
+
+/// Limits of the HTTP/1.1 server (weft::http::App). Also http::Options.
+struct HttpConfig {
+  std::size_t max_request_line = 8192;  ///< longer: 414 ("httpMaxRequestLine")
+  std::size_t max_head_bytes = 65536;   ///< request line + headers; more: 431 ("httpMaxHeadBytes")
+  std::size_t max_headers = 100;        ///< more: 431 ("httpMaxHeaders")
+  /// Largest request body; larger: 413 ("httpMaxBody"). Buffered bodies also
+  /// count against the server's pktSizeLimit (set it at least this high).
+  std::uint64_t max_body = 1024 * 1024;
+  /// A request head must arrive within this many ms of its first byte (408
+  /// and close otherwise: no slowloris). 0 = no limit ("httpHeaderTimeout").
+  int header_timeout_ms = 10000;
+  /// Server header value; "" leaves it out ("httpServerName").
+  std::string server_name = "weft";
 };
 
 struct TlsConfig {
@@ -101,6 +117,9 @@ struct Config {
   int stop_timeout_ms = 5000;
   /// TLS for stream listeners (docs/CONFIG.md, "TLS").
   TlsConfig tls;
+  /// The HTTP server's limits (docs/CONFIG.md, "HTTP"); the keep-alive idle
+  /// timeout is idleLimit.
+  HttpConfig http;
 
   /// Whether listener `url` (one of `listen`) serves TLS, and with sniffing.
   bool listener_tls(const std::string& url, bool* sniff = nullptr) const;

@@ -68,6 +68,18 @@ void Config::validate() const {
   // Linux caps TCP_KEEPIDLE at 32767 seconds.
   check_range("tcpKeepAlive", tcp_keepalive_s, 0, 32767);
   check_range("stopTimeout", stop_timeout_ms, 0, 3600000);
+  check_size("httpMaxRequestLine", http.max_request_line, 64, kMiB);
+  check_size("httpMaxHeadBytes", http.max_head_bytes, 256, 16 * kMiB);
+  check_size("httpMaxHeaders", http.max_headers, 1, 10000);
+  check_size("httpMaxBody", http.max_body, 0, 1024 * kGiB);
+  check_range("httpHeaderTimeout", http.header_timeout_ms, 0, 3600000);
+  if (http.max_request_line > http.max_head_bytes) {
+    bad_field("httpMaxRequestLine", "must not exceed httpMaxHeadBytes");
+  }
+  for (char ch : http.server_name) {
+    if (ch == '\r' || ch == '\n' || ch == '\0')
+      bad_field("httpServerName", "must not contain CR, LF or NUL");
+  }
   validate_tls();
 }
 

@@ -184,6 +184,17 @@ const Field kFields[] = {
      [](auto n, const json& v, Config& c) { c.tls.max_handshakes = get_int(n, v); }},
     {"ktlsPolicy",
      [](auto n, const json& v, Config& c) { c.tls.ktls = get_enum<KtlsPolicy>(n, v, kKtlsNames); }},
+    {"httpMaxRequestLine",
+     [](auto n, const json& v, Config& c) { c.http.max_request_line = get_size(n, v); }},
+    {"httpMaxHeadBytes",
+     [](auto n, const json& v, Config& c) { c.http.max_head_bytes = get_size(n, v); }},
+    {"httpMaxHeaders",
+     [](auto n, const json& v, Config& c) { c.http.max_headers = get_size(n, v); }},
+    {"httpMaxBody", [](auto n, const json& v, Config& c) { c.http.max_body = get_size(n, v); }},
+    {"httpHeaderTimeout",
+     [](auto n, const json& v, Config& c) { c.http.header_timeout_ms = get_int(n, v); }},
+    {"httpServerName",
+     [](auto n, const json& v, Config& c) { c.http.server_name = get_string(n, v); }},
 };
 
 // connaxis fields weft has no equivalent for yet: named, so a connaxis file
@@ -348,6 +359,12 @@ std::string to_json(const Config& cfg) {
   j["tlsHandshakeTimeout"] = t.handshake_timeout_ms;
   j["tlsMaxHandshakes"] = t.max_handshakes;
   j["ktlsPolicy"] = name(kKtlsNames, t.ktls);
+  j["httpMaxRequestLine"] = cfg.http.max_request_line;
+  j["httpMaxHeadBytes"] = cfg.http.max_head_bytes;
+  j["httpMaxHeaders"] = cfg.http.max_headers;
+  j["httpMaxBody"] = cfg.http.max_body;
+  j["httpHeaderTimeout"] = cfg.http.header_timeout_ms;
+  j["httpServerName"] = cfg.http.server_name;
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 

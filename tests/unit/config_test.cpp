@@ -637,3 +637,26 @@ TEST(ParseConfig, IoBackend) {
       parse_error(R"({"ioBackend": "kqueue"})"),
       "config field \"ioBackend\": must be \"epoll\", \"io_uring\" or \"auto\", got \"kqueue\"");
 }
+
+TEST(ParseConfig, HttpLimits) {
+  const Config d = weft::parse_config("{}");
+  EXPECT_EQ(d.http.max_body, 1024u * 1024u);
+  EXPECT_EQ(d.http.header_timeout_ms, 10000);
+  const Config c = weft::parse_config(R"({"httpMaxRequestLine": 1024, "httpMaxHeadBytes": 4096,
+      "httpMaxHeaders": 20, "httpMaxBody": 5000000, "httpHeaderTimeout": 0,
+      "httpServerName": ""})");
+  EXPECT_EQ(c.http.max_request_line, 1024u);
+  EXPECT_EQ(c.http.max_head_bytes, 4096u);
+  EXPECT_EQ(c.http.max_headers, 20u);
+  EXPECT_EQ(c.http.max_body, 5000000u);
+  EXPECT_EQ(c.http.header_timeout_ms, 0);
+  EXPECT_EQ(c.http.server_name, "");
+  EXPECT_EQ(parse_error(R"({"httpMaxHeaders": 0})"),
+            "config field \"httpMaxHeaders\": must be between 1 and 10000, got 0");
+  EXPECT_EQ(parse_error(R"({"httpMaxRequestLine": 9000, "httpMaxHeadBytes": 4096})"),
+            "config field \"httpMaxRequestLine\": must not exceed httpMaxHeadBytes");
+  EXPECT_EQ(parse_error(R"({"httpServerName": "a\r\nX: y"})"),
+            "config field \"httpServerName\": must not contain CR, LF or NUL");
+  // Round trip through to_json.
+  EXPECT_EQ(weft::parse_config(weft::to_json(c)).http.max_body, 5000000u);
+}

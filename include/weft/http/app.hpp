@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "weft/config.hpp"
 #include "weft/handler.hpp"
 #include "weft/http/request.hpp"
 #include "weft/http/response.hpp"
@@ -24,19 +25,10 @@ struct Behavior;
 
 namespace weft::http {
 
-struct Options {
-  std::size_t max_request_line = 8192;  ///< longer: 414
-  std::size_t max_head_bytes = 65536;   ///< request line + headers; more: 431
-  std::size_t max_headers = 100;        ///< more: 431
-  /// Largest request body; larger: 413. Buffered bodies also count against
-  /// the server's pktSizeLimit (set it at least this high).
-  std::uint64_t max_body = 1024 * 1024;
-  /// A request head must arrive within this many ms of its first byte (408
-  /// and close otherwise: no slowloris). 0 = no limit.
-  int header_timeout_ms = 10000;
-  /// Server header value ("" leaves it out).
-  std::string server_name = "weft";
-};
+/// The server's limits: the same struct as the config file's HTTP fields
+/// (weft::HttpConfig, "httpMaxBody" and friends), so `App app(cfg.http)`
+/// serves with what the file says.
+using Options = HttpConfig;
 
 class App : public Handler {
  public:
