@@ -201,6 +201,7 @@ class UringPoller final : public Poller {
     char* at = c.mem.get() + c.used;
     char* p = at;
     for (std::size_t i = 0; i < n; ++i) {
+      if (pieces[i].empty()) continue;  // an empty view may have no data pointer
       std::memcpy(p, pieces[i].data(), pieces[i].size());
       p += pieces[i].size();
     }

@@ -146,6 +146,7 @@ void Conn::tls_send(const Bytes* pieces, std::size_t n) {
   if (n > 1 && total <= kRecordPayload) {
     std::size_t at = 0;
     for (std::size_t i = 0; i < n; ++i) {
+      if (pieces[i].empty()) continue;  // an empty view may have no data pointer
       std::memcpy(joined + at, pieces[i].data(), pieces[i].size());
       at += pieces[i].size();
     }
