@@ -226,7 +226,6 @@ class Client final : public mux::SessionHandler {
   bool push_ctl_done_ = false;
   // hold case
   mux::Stream* held_ = nullptr;
-  std::size_t held_sent_ = 0;
 };
 
 bool EchoJob::start(mux::Session& s) {
