@@ -134,6 +134,7 @@ class Conn final : public IoWatcher {
   void after_enqueue() noexcept;
   void send_completed(const Completion& done);
   void redeliver_held() noexcept;
+  void output_drained();
   bool output_pending() const noexcept { return out_ || (flags_ & kSendInFlight); }
   void update_interest() noexcept;
   void abort_with(std::error_code ec) noexcept;

@@ -151,18 +151,7 @@ void Conn::send_completed(const Completion& done) {
     redeliver_held();
     if (output_pending()) return;
   }
-  if (flags_ & kClosing) {
-    worker_->teardown(*this, pending_error());
-    return;
-  }
-  if (flags_ & kHadQueue) {
-    flags_ &= static_cast<std::uint32_t>(~kHadQueue);
-    worker_->current = this;
-    handler_->on_drained(*this);
-    flush_cork();
-    worker_->current = nullptr;
-    finish_dispatch();
-  }
+  output_drained();
 }
 
 void Conn::handle_readable() {
@@ -427,6 +416,12 @@ void Conn::handle_writable() {
   }
   update_interest();
   if (out_) return;
+  output_drained();
+}
+
+// Everything queued has left (epoll or io_uring): finish a close that
+// waited for it, or tell the handler.
+void Conn::output_drained() {
   if (flags_ & kClosing) {
     worker_->teardown(*this, pending_error());
     return;
