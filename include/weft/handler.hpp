@@ -81,6 +81,13 @@ class Handler {
 
   /// The server is about to stop (graceful stop begins), on loop 0.
   virtual void on_shutdown(Server& server) { (void)server; }
+
+  /// A graceful stop reached this open connection (on its loop, after
+  /// on_shutdown). The default closes it once its output is flushed.
+  /// Override to say goodbye in the protocol first (a WebSocket close 1001,
+  /// a smux FIN), then close; whatever is still open after stopTimeout is
+  /// aborted with errc::server_stopping.
+  virtual void on_stop(Conn& c);
 };
 
 }  // namespace weft

@@ -377,7 +377,14 @@ void Worker::begin_stop() {
   cancel_dials();
   for (auto& l : listeners_)
     l->close();
-  for_each_live([](Conn& c) { c.close(); });
+  for_each_live([](Conn& c) {
+    if (c.closing()) return;
+    if (c.tls_pending_handshake()) {
+      c.close();  // no on_open yet: nothing to say goodbye to
+    } else {
+      c.handler().on_stop(c);
+    }
+  });
   loop_.run_after(Millis{config().stop_timeout_ms}, [this] {
     for_each_live([](Conn& c) { c.abort_with(errc::server_stopping); });
     loop_.stop();

@@ -45,6 +45,14 @@ void Endpoint::on_close(Conn& c, std::error_code) {
   delete s;
 }
 
+void Endpoint::on_stop(Conn& c) {
+  Session* s = session_of(c);
+  if (!s) return c.close();
+  // The peer answers and the connection closes; one that does not answer is
+  // aborted after close_timeout_ms (or the server's stopTimeout).
+  s->close(close_code::going_away, "server stopping");
+}
+
 void Endpoint::track(Session& s) {
   const int interval = b_.options.ping_interval_ms;
   if (interval <= 0) return;

@@ -46,6 +46,8 @@ class Endpoint final : public Handler {
   std::size_t on_data(Conn& c, Bytes in) override;
   void on_drained(Conn& c) override;
   void on_close(Conn& c, std::error_code why) override;
+  /// Graceful server stop: the closing handshake with 1001 (going away).
+  void on_stop(Conn& c) override;
 
   void track(Session& s);
   void untrack(Session& s) noexcept;

@@ -6,7 +6,8 @@
 // close code, both closing handshakes and the close timeout, keepalive
 // pings and dropping a silent peer, permessage-deflate both ways (with and
 // without context takeover), streamed sends, back-pressure with on_drain,
-// a send from another thread, and every descriptor given back.
+// a send from another thread, a graceful stop closing with 1001, and
+// every descriptor given back.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -598,3 +599,19 @@ TEST_F(WsServer, DescriptorsAreGivenBack) {
 }
 
 }  // namespace
+
+TEST_F(WsServer, GracefulStopSaysGoingAway) {
+  WsClient w = WsClient::connect(port, "/echo");
+  ASSERT_EQ(w.status(), 101);
+  w.send(text("hi"));
+  ASSERT_TRUE(w.read_frame());
+  server->server().stop();  // from this thread; the loops run the stop
+  auto f = w.read_frame();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->opcode, 8);
+  EXPECT_EQ(f->close_code(), 1001);
+  w.send(close_frame(1001));  // our answer completes the closing handshake
+  EXPECT_TRUE(w.wait_closed());
+  EXPECT_TRUE(seen.closed_with(1001));
+  server->stop_and_wait();
+}
