@@ -5,7 +5,8 @@
 # --max-message limit (1009), 200 concurrent clients, and over TLS (wss://,
 # certificate made here by the openssl CLI); curl for the handshake itself
 # (101 with the RFC's Sec-WebSocket-Accept, 426 for version 8, 400 for a
-# plain GET). Everything runs on 127.0.0.1 with timeouts; every server
+# plain GET). Then the tcphttpws example: the line protocol, HTTP (curl) and
+# WebSocket (websockets) on one port, in the clear and inside TLS. Everything runs on 127.0.0.1 with timeouts; every server
 # started here is killed on exit.
 # Exit status 77 (ctest: skipped) when curl, openssl or /usr/bin/python3
 # with the websockets package is missing.
@@ -57,7 +58,7 @@ START=$SECONDS
 start() {
   local name=$1 scheme=$2 pid port=""
   shift 2
-  "$BIN" --listen "$scheme://127.0.0.1:0" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  "${SERVER_BIN:-$BIN}" --listen "$scheme://127.0.0.1:0" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   pid=$!
   PIDS+=("$pid")
   for _ in $(seq 200); do
@@ -142,6 +143,45 @@ client "wss://, websockets with permessage-deflate, certificate verified" \
   "wss://localhost:$PORT_tls/" deflate "$PKI/cert.pem"
 client "wss://, many clients" "wss://localhost:$PORT_tls/" many "$PKI/cert.pem"
 
+# ---- tcphttpws: lines, HTTP and WebSocket on one port, TLS recognised first -------------
+SERVER_BIN=$BUILD/examples/tcphttpws start mux tcp --cert "$PKI/cert.pem" --key "$PKI/key.pem"
+# lines plain|tls: "PING" and "hi" over the line protocol, in the clear or inside TLS.
+lines() {
+  "$PY" - "$PORT_mux" "$1" "$PKI/cert.pem" <<'PYEOF'
+import socket, ssl, sys
+port, tls, ca = int(sys.argv[1]), sys.argv[2] == "tls", sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+if tls:
+    s = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="localhost")
+s.sendall(b"PING\r\nhi\n")
+got = b""
+while got.count(b"\n") < 2:
+    chunk = s.recv(100)
+    if not chunk:
+        break
+    got += chunk
+sys.exit(0 if got == b"PONG\nhi\n" else 1)
+PYEOF
+}
+for mode in plain tls; do
+  if lines $mode >"$TMP/lines-$mode.out" 2>&1; then  # socket timeouts bound it
+    pass "tcphttpws: line protocol ($mode): PING -> PONG, a line echoed"
+  else
+    fail "tcphttpws: line protocol ($mode)"; show "$TMP/lines-$mode.out"
+  fi
+done
+got=$(timeout 10 curl --silent --max-time 5 "http://127.0.0.1:$PORT_mux/" || true)
+got_tls=$(timeout 10 curl --silent --max-time 5 --cacert "$PKI/cert.pem" \
+  "https://localhost:$PORT_mux/" || true)
+if [[ $got == "Hello from HTTP" && $got_tls == "Hello from HTTPS" ]]; then
+  pass "tcphttpws: curl over http:// and https:// on the same port"
+else
+  fail "tcphttpws: curl got '${got}' and '${got_tls}'"
+fi
+client "tcphttpws: ws:// on the same port, permessage-deflate" "ws://127.0.0.1:$PORT_mux/ws" deflate
+client "tcphttpws: wss:// on the same port, permessage-deflate" \
+  "wss://localhost:$PORT_mux/ws" deflate "$PKI/cert.pem"
+
 # ---- descriptors and a clean stop ----------------------------------------------------------
 n=0
 for _ in $(seq 50); do
@@ -154,7 +194,7 @@ if ((n == FD_BASE)); then
 else
   fail "descriptors: $n open in the main server, $FD_BASE after startup"
 fi
-for name in main nodeflate limit tls; do
+for name in main nodeflate limit tls mux; do
   pid_var=PID_$name
   if ! kill -0 "${!pid_var}" 2>/dev/null; then
     fail "server $name exited early; stderr:"; show "$TMP/$name.err"
