@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,16 +52,19 @@ struct Probe {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: ws_client_probe URL [--no-deflate] [--expect-deflate]\n");
+    std::fprintf(stderr,
+                 "usage: ws_client_probe URL [--no-deflate] [--expect-deflate] [--ca PEM]\n");
     return 2;
   }
   Probe probe;
   ws::Behavior b;
   b.options.ping_interval_ms = 0;
+  std::string ca_file;  // wss:// trust (default: the system store)
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--no-deflate") b.options.deflate.enabled = false;
     if (a == "--expect-deflate") probe.expect_deflate = true;
+    if (a == "--ca" && i + 1 < argc) ca_file = argv[++i];
   }
   std::string large;
   for (int i = 0; large.size() < (1u << 20); ++i)
@@ -100,6 +104,11 @@ int main(int argc, char** argv) {
     }
   };
   ws::ClientOptions opts;
+  if (!ca_file.empty()) {
+    weft::TlsClientOptions tls;
+    tls.ca_file = ca_file;
+    opts.tls = std::make_shared<weft::TlsClient>(tls);
+  }
   opts.on_error = [&probe](std::error_code ec, std::string_view why) {
     probe.finish(std::string(why) + ": " + ec.message());
   };

@@ -4,7 +4,9 @@
 # golang-github-gorilla-websocket-dev): a gorilla client against the
 # websocket example, and weft's client (ws_client_probe) against a gorilla
 # echo server, each with and without permessage-deflate; and the httpws
-# example (an HTTP GET and both clients on its /ws route, one port). Text, binary,
+# example (an HTTP GET and both clients on its /ws route, one port); and all
+# of it once more over TLS (wss://, both ways, certificate made here by the
+# openssl CLI). Text, binary,
 # 1 MiB and empty messages are echoed and compared byte for byte; each
 # session ends with a 1000 close. Everything runs on 127.0.0.1 with ports
 # picked by the kernel and timeouts; every process started here is killed
@@ -84,7 +86,18 @@ check() {
   fi
 }
 
+PKI=$TMP/pki
+mkdir -p "$PKI"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/key.pem" -out "$PKI/cert.pem" \
+  -days 30 -sha256 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  >"$TMP/openssl.out" 2>&1 || { echo "FAIL - making the test certificate"; exit 1; }
+TLSARGS=(--cert "$PKI/cert.pem" --key "$PKI/key.pem")
+
 start weft 'listening on tcp://127.0.0.1:\([0-9]*\)' "$EXAMPLE" --listen tcp://127.0.0.1:0
+start weft_tls 'listening on tls://127.0.0.1:\([0-9]*\)' "$EXAMPLE" --listen tls://127.0.0.1:0 \
+  "${TLSARGS[@]}"
+start gorilla_tls 'listening on \([0-9]*\)' "$TMP/ws_gorilla" server -compress \
+  -cert "$PKI/cert.pem" -key "$PKI/key.pem"
 start httpws 'listening on tcp://127.0.0.1:\([0-9]*\)' "$HTTPWS" --listen tcp://127.0.0.1:0
 start gorilla 'listening on \([0-9]*\)' "$TMP/ws_gorilla" server
 start gorilla_z 'listening on \([0-9]*\)' "$TMP/ws_gorilla" server -compress
@@ -103,6 +116,14 @@ check "httpws: gorilla client (deflate) -> /ws" "$TMP/ws_gorilla" client -compre
   "ws://127.0.0.1:$PORT_httpws/ws"
 check "httpws: weft client (deflate) -> /ws" "$PROBE" "ws://127.0.0.1:$PORT_httpws/ws" \
   --expect-deflate
+
+# wss:// both ways, the certificate verified against our CA.
+check "wss: gorilla client (deflate) -> weft" "$TMP/ws_gorilla" client -compress \
+  -ca "$PKI/cert.pem" "wss://localhost:$PORT_weft_tls/"
+check "wss: gorilla client -> weft" "$TMP/ws_gorilla" client -ca "$PKI/cert.pem" \
+  "wss://localhost:$PORT_weft_tls/"
+check "wss: weft client (deflate) -> gorilla" "$PROBE" "wss://localhost:$PORT_gorilla_tls/" \
+  --expect-deflate --ca "$PKI/cert.pem"
 
 if ((FAILS)); then
   echo "$FAILS check(s) failed"

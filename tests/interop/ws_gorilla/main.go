@@ -1,12 +1,16 @@
 // ws_gorilla: a gorilla/websocket peer for tests/interop/ws_gorilla.sh.
 //
-//	ws_gorilla server [-compress]      echo server on 127.0.0.1:0, prints "listening on PORT"
-//	ws_gorilla client [-compress] URL  sends text, binary and large messages, checks the echo
+//	ws_gorilla server [-compress] [-cert PEM -key PEM]  echo server on 127.0.0.1:0 (TLS with
+//	                                                     -cert), prints "listening on PORT"
+//	ws_gorilla client [-compress] [-ca PEM] URL  sends text, binary and large messages, checks
+//	                                             the echo (wss:// trusts -ca)
 //	ws_gorilla get URL BODY             a plain HTTP GET whose 200 body must be BODY
 package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -25,10 +29,13 @@ func main() {
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	compress := fs.Bool("compress", false, "permessage-deflate")
+	cert := fs.String("cert", "", "server: TLS certificate (PEM file)")
+	key := fs.String("key", "", "server: TLS key (PEM file)")
+	ca := fs.String("ca", "", "client: CA to trust for wss:// (PEM file)")
 	_ = fs.Parse(os.Args[2:])
 	switch os.Args[1] {
 	case "server":
-		serve(*compress)
+		serve(*compress, *cert, *key)
 	case "get":
 		if err := get(fs.Arg(0), fs.Arg(1)); err != nil {
 			fmt.Println("FAIL", err)
@@ -36,7 +43,7 @@ func main() {
 		}
 		fmt.Println("ok")
 	case "client":
-		if err := run(fs.Arg(0), *compress); err != nil {
+		if err := run(fs.Arg(0), *compress, *ca); err != nil {
 			fmt.Println("FAIL", err)
 			os.Exit(1)
 		}
@@ -46,7 +53,7 @@ func main() {
 	}
 }
 
-func serve(compress bool) {
+func serve(compress bool, cert, key string) {
 	up := websocket.Upgrader{EnableCompression: compress, ReadBufferSize: 4096, WriteBufferSize: 4096}
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r, nil)
@@ -71,11 +78,26 @@ func serve(compress bool) {
 		os.Exit(1)
 	}
 	fmt.Printf("listening on %d\n", ln.Addr().(*net.TCPAddr).Port)
+	if cert != "" {
+		_ = http.ServeTLS(ln, nil, cert, key)
+		return
+	}
 	_ = http.Serve(ln, nil)
 }
 
-func run(url string, compress bool) error {
+func run(url string, compress bool, ca string) error {
 	d := websocket.Dialer{EnableCompression: compress, HandshakeTimeout: 5 * time.Second}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return err
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("no certificate in %s", ca)
+		}
+		d.TLSClientConfig = &tls.Config{RootCAs: roots}
+	}
 	c, resp, err := d.Dial(url, nil)
 	if err != nil {
 		return err
