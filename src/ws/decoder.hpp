@@ -80,19 +80,21 @@ class Decoder {
   // `err` set) on bad UTF-8.
   bool take_payload(std::string_view piece, DecodeResult& err);
 
+  // Every idle WebSocket holds one decoder: the small fields are packed so
+  // that it stays at 32 bytes.
   std::string* message_ = nullptr;  // the message being assembled, or null
   std::uint64_t frame_left_ = 0;    // payload bytes of the current data frame still to come
   std::size_t max_message_ = 16u << 20;
   std::uint8_t mask_[4] = {0, 0, 0, 0};
   Utf8Validator utf8_;
-  std::uint8_t mask_phase_ = 0;
-  std::uint8_t message_op_ = 0;  // text or binary while a message is open, else 0
-  Role role_ = Role::server;
-  bool deflate_ = false;
-  bool in_frame_ = false;    // inside a data frame's payload
-  bool frame_fin_ = false;   // the current data frame ends its message
-  bool masked_ = false;      // the current data frame is masked
-  bool compressed_ = false;  // the open message has RSV1
+  std::uint8_t mask_phase_ : 2 = 0;
+  std::uint8_t message_op_ : 4 = 0;  // text or binary while a message is open, else 0
+  Role role_ : 1 = Role::server;
+  bool deflate_ : 1 = false;
+  bool in_frame_ : 1 = false;    // inside a data frame's payload
+  bool frame_fin_ : 1 = false;   // the current data frame ends its message
+  bool masked_ : 1 = false;      // the current data frame is masked
+  bool compressed_ : 1 = false;  // the open message has RSV1
 };
 
 /// Whether a close frame payload is valid (RFC 6455 §5.5.1, §7.4): empty,

@@ -24,10 +24,27 @@ bool Session::still_reading() const noexcept {
   return !(flags_ & kCloseReceived) && !conn_->closing();
 }
 
+namespace {
+class SessionSink final : public FrameSink {
+ public:
+  explicit SessionSink(Session& s) : s_(s) {}
+  bool on_message(Opcode op, std::string_view payload, bool compressed) override {
+    return s_.on_message(op, payload, compressed);
+  }
+  bool on_control(Opcode op, std::string_view payload) override {
+    return s_.on_control(op, payload);
+  }
+
+ private:
+  Session& s_;
+};
+}  // namespace
+
 std::size_t Session::on_data(Bytes in) {
   flags_ |= kSeenInput;
   if (!still_reading()) return in.size();  // after the close frame nothing counts
-  const DecodeResult r = decoder_.feed(in, *this);
+  SessionSink sink(*this);
+  const DecodeResult r = decoder_.feed(in, sink);
   if (r.error) {
     fail(r.error, r.reason);
     return in.size();

@@ -15,7 +15,10 @@ namespace weft::ws::detail {
 
 struct LoopSessions;
 
-class Session final : public WebSocket, public FrameSink {
+// Not a FrameSink itself: a vtable pointer in every idle session would cost
+// 8 bytes (and a larger malloc chunk); on_data lends the decoder a sink on
+// the stack instead.
+class Session final : public WebSocket {
  public:
   /// Takes ownership of `deflate` (null when not negotiated).
   Session(Conn& c, Endpoint& ep, Role role, Deflate* deflate, void* user);
@@ -30,8 +33,9 @@ class Session final : public WebSocket, public FrameSink {
   /// Keepalive: called once per ping interval.
   void keepalive_tick();
 
-  bool on_message(Opcode op, std::string_view payload, bool compressed) override;
-  bool on_control(Opcode op, std::string_view payload) override;
+  // What the decoder finds (see FrameSink).
+  bool on_message(Opcode op, std::string_view payload, bool compressed);
+  bool on_control(Opcode op, std::string_view payload);
 
   // Keepalive list on this loop (Endpoint's), null links when not tracked.
   Session* ka_prev = nullptr;
