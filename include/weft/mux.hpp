@@ -2,6 +2,7 @@
 // (versions 1 and 2), with optional gmux stream names.
 #pragma once
 
+#include "weft/mux/blocking.hpp"
 #include "weft/mux/config.hpp"
 #include "weft/mux/endpoint.hpp"
 #include "weft/mux/errors.hpp"
