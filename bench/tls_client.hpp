@@ -2,11 +2,14 @@
 // TLS load tools (tls_handshakes.cpp, tls_idle.cpp). No weft dependency.
 //
 // One TlsClient is one TCP connection driven through: connect -> TLS
-// handshake -> one request -> its complete, checked response. Two kinds of
+// handshake -> one request -> its complete, checked response. Three kinds of
 // exchange:
 //   http: "GET PATH HTTP/1.1" (keep-alive); the response must be a
 //         "HTTP/1.1 200" with a Content-Length, read to its last byte;
-//   echo: 16 bytes, which must come back unchanged.
+//   echo: 16 bytes, which must come back unchanged;
+//   ws:   a WebSocket opening handshake (the 101 is checked), then one
+//         masked 16-byte binary message, which must come back as an
+//         unmasked binary message with the same payload (WsExchange).
 // Epoll is level-triggered; drive() is called on every event and says which
 // events to wait for next.
 #pragma once
@@ -32,6 +35,8 @@
 #include <ctime>
 #include <optional>
 #include <string>
+
+#include "loadgen/ws_client.hpp"
 
 namespace tlsbench {
 
@@ -132,7 +137,26 @@ inline SSL_CTX* make_client_ctx(const std::string& version) {
   return ctx;
 }
 
-enum class Exchange { http, echo };
+enum class Exchange { http, echo, ws };
+
+// What every connection of a ws exchange sends and expects; one key and one
+// mask for all of them (the server's memory does not depend on their values).
+struct WsExchange {
+  std::string key = wsclient::make_key();
+  std::string upgrade;  // the GET request
+  std::string frame;    // one masked binary frame carrying `payload`
+  std::string payload = "weft-tls-idle-16";
+
+  WsExchange(const std::string& path, int port)
+      : upgrade(wsclient::upgrade_request("127.0.0.1", port, path, key)) {
+    constexpr uint32_t kMask = 0x5a17c3e1u;
+    frame.resize(wsclient::client_header_size(payload.size()) + payload.size());
+    auto* p = reinterpret_cast<uint8_t*>(frame.data());
+    const size_t h = wsclient::write_client_header(p, wsclient::kOpBinary, payload.size(), kMask);
+    std::memcpy(p + h, payload.data(), payload.size());
+    wsclient::apply_mask(p + h, payload.size(), kMask);
+  }
+};
 
 class TlsClient {
  public:
@@ -149,11 +173,15 @@ class TlsClient {
   const std::string& error() const { return error_; }
 
   // Starts a non-blocking connect; false (with error()) if it fails at once.
-  bool start(const sockaddr_in& addr, SSL_CTX* ctx, Exchange ex, const std::string& request) {
+  // For Exchange::ws, `ws` says what to send and `request` is ignored.
+  bool start(const sockaddr_in& addr, SSL_CTX* ctx, Exchange ex, const std::string& request,
+             const WsExchange* ws = nullptr) {
     reset();
     ctx_ = ctx;
     exchange_ = ex;
     request_ = &request;
+    ws_ = ws;
+    if (ex == Exchange::ws) request_ = &ws->upgrade;
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return fail(std::string("socket: ") + std::strerror(errno));
     int one = 1;
@@ -212,10 +240,11 @@ class TlsClient {
             response_.append(buf, static_cast<size_t>(r));
             const int c = complete();
             if (c < 0) return 0;
-            if (c > 0) {
+            if (c == 1) {
               state_ = State::done;
               return 0;
             }
+            if (c == 2) state_ = State::writing;  // the next request of the exchange
             continue;
           }
           if (!would_block(r, "read")) return 0;
@@ -248,6 +277,9 @@ class TlsClient {
     response_.clear();
     error_.clear();
     events_ = 0;
+    upgraded_ = false;
+    ws_payload_.clear();
+    frames_ = wsclient::FrameReader{};
   }
 
  private:
@@ -285,8 +317,10 @@ class TlsClient {
     return false;
   }
 
-  // 1: the whole response is here and right; 0: not yet; -1: wrong.
+  // 1: the whole response is here and right; 2: right, and the exchange
+  // goes on with the next request in request_; 0: not yet; -1: wrong.
   int complete() {
+    if (exchange_ == Exchange::ws) return complete_ws();
     if (exchange_ == Exchange::echo) {
       if (response_.size() < request_->size()) {
         return request_->compare(0, response_.size(), response_) == 0 ? 0 : bad("echo mismatch");
@@ -308,6 +342,32 @@ class TlsClient {
     return 1;
   }
 
+  int complete_ws() {
+    if (!upgraded_) {
+      const size_t end = response_.find("\r\n\r\n");
+      if (end == std::string::npos) return 0;
+      std::string err = wsclient::check_upgrade_response(response_, ws_->key);
+      if (!err.empty()) return bad(err);
+      if (response_.size() != end + 4) return bad("unexpected bytes after the 101 response");
+      upgraded_ = true;
+      response_.clear();
+      request_ = &ws_->frame;
+      return 2;
+    }
+    bool done = false;
+    std::string err = frames_.consume(
+        reinterpret_cast<const uint8_t*>(response_.data()), response_.size(),
+        [&](const uint8_t* p, size_t n) {
+          ws_payload_.append(reinterpret_cast<const char*>(p), n);
+        },
+        [&] { done = true; });
+    response_.clear();
+    if (!err.empty()) return bad(err);
+    if (ws_payload_.size() > ws_->payload.size() || (done && ws_payload_ != ws_->payload))
+      return bad("echoed WebSocket message differs from the one sent");
+    return done ? 1 : 0;
+  }
+
   int bad(const std::string& why) {
     fail(why);
     return -1;
@@ -326,6 +386,10 @@ class TlsClient {
   State state_ = State::idle;
   Exchange exchange_ = Exchange::http;
   const std::string* request_ = nullptr;
+  const WsExchange* ws_ = nullptr;
+  bool upgraded_ = false;         // ws: the 101 came, the message is next
+  std::string ws_payload_;        // ws: the echoed payload so far
+  wsclient::FrameReader frames_;  // ws: parses the echoed frames
   std::string response_;
   std::string error_;
   uint32_t events_ = 0;

@@ -3,12 +3,13 @@
 // Single thread, non-blocking OpenSSL over level-triggered epoll. Opens
 // --conns connections, at most --burst of them connecting or handshaking at
 // a time; on each, a full TLS handshake and one checked exchange (an HTTP
-// GET with keep-alive, or a 16-byte echo). Then it prints "ready N" and keeps
+// GET with keep-alive, a 16-byte echo, or a WebSocket handshake and one
+// 16-byte message echoed). Then it prints "ready N" and keeps
 // every connection open, silent, until SIGTERM/SIGINT or --hold seconds.
 // Connections the server closes meanwhile are counted and reported on exit.
 //
 //   weft-tls-idle --port N --conns 10000 [--host 127.0.0.1] [--burst 128]
-//                 [--tls 1.3|1.2] [--http PATH | --echo] [--hold S]
+//                 [--tls 1.3|1.2] [--http PATH | --echo | --ws PATH] [--hold S]
 //
 // Needs an open-file limit of --conns + a few. Exit status 1 if a connection
 // failed before "ready".
@@ -44,7 +45,7 @@ struct Options {
 [[noreturn]] void usage(int status) {
   std::fputs(
       "usage: weft-tls-idle --port N --conns N [--host 127.0.0.1] [--burst 128]\n"
-      "                     [--tls 1.3|1.2] [--http PATH | --echo] [--hold S]\n",
+      "                     [--tls 1.3|1.2] [--http PATH | --echo | --ws PATH] [--hold S]\n",
       status == 0 ? stdout : stderr);
   std::exit(status);
 }
@@ -74,6 +75,9 @@ Options parse(int argc, char** argv) {
       o.tls = v;
     } else if (a == "--http") {
       o.exchange = tlsbench::Exchange::http;
+      o.path = v;
+    } else if (a == "--ws") {
+      o.exchange = tlsbench::Exchange::ws;
       o.path = v;
     } else {
       usage(2);
@@ -114,6 +118,7 @@ int main(int argc, char** argv) {
   const std::string request = o.exchange == tlsbench::Exchange::http
                                   ? tlsbench::http_request(o.path, o.port)
                                   : tlsbench::echo_message();
+  const tlsbench::WsExchange ws(o.path, o.port);
 
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<std::unique_ptr<TlsClient>> clients;
@@ -126,7 +131,7 @@ int main(int argc, char** argv) {
     while (started < o.conns && in_flight < o.burst) {
       clients.push_back(std::make_unique<TlsClient>());
       TlsClient& c = *clients.back();
-      if (!c.start(addr, ctx, o.exchange, request)) {
+      if (!c.start(addr, ctx, o.exchange, request, &ws)) {
         std::fprintf(stderr, "weft-tls-idle: connection %d: %s\n", started, c.error().c_str());
         std::exit(1);
       }

@@ -14,7 +14,9 @@ packages=(
   testssl.sh nginx-light
   python3-websockets  # tests/interop/ws_interop.sh (run with /usr/bin/python3)
   golang-go golang-github-xtaci-smux-dev  # Go smux peer for tests/interop/smux_interop.sh and bench/run_mux.sh
-  golang-github-gorilla-websocket-dev  # Go WebSocket peer for tests/interop/ws_gorilla.sh
+  golang-github-gorilla-websocket-dev  # Go WebSocket peer for tests/interop/ws_gorilla.sh and bench/run_ws.sh
+  libwebsockets-dev  # libwebsockets echo peer for bench/run_ws.sh
+  chromium  # headless browser for tests/interop/ws_chromium.sh
 )
 
 missing=()

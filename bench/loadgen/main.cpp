@@ -18,6 +18,13 @@
 //   weft-loadgen --port N --idle-conns N --hold S
 //   Opens N connections, echoes one 16-byte message on each, verifies it,
 //   prints "idle-ready ..." and keeps the connections open for S seconds.
+//
+// WebSocket (both modes): --ws PATH
+//   Every connection first completes an RFC 6455 opening handshake for PATH
+//   (random key, 101 and Sec-WebSocket-Accept checked, no extensions
+//   offered), then each message goes out as one masked binary frame of
+//   --size payload bytes; the echoed frames must be unmasked binary messages
+//   (any fragmentation) whose payload is byte-for-byte the one sent.
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -44,9 +51,12 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ws_client.hpp"
 
 namespace {
 
@@ -96,14 +106,16 @@ struct Options {
   pid_t server_pid = 0;
   int idle_conns = 0;
   double hold = 0.0;
+  std::string ws_path;  // non-empty: WebSocket mode
 };
 
 [[noreturn]] void usage() {
   std::fputs(
       "usage: weft-loadgen [--host ADDR] --port N | --unix PATH\n"
       "                    [--conns N] [--size BYTES] [--depth N]\n"
-      "                    [--duration S] [--warmup S] [--server-pid PID]\n"
-      "       weft-loadgen [--host ADDR] --port N | --unix PATH --idle-conns N --hold S\n",
+      "                    [--duration S] [--warmup S] [--server-pid PID] [--ws PATH]\n"
+      "       weft-loadgen [--host ADDR] --port N | --unix PATH --idle-conns N --hold S\n"
+      "                    [--ws PATH]\n",
       stderr);
   std::exit(2);
 }
@@ -150,11 +162,14 @@ Options parse_options(int argc, char** argv) {
       o.idle_conns = static_cast<int>(as_long(1, 1'000'000));
     else if (arg == "--hold")
       o.hold = as_double();
+    else if (arg == "--ws")
+      o.ws_path = val;
     else
       die("unknown option %s (try --help)", argv[i - 1]);
   }
   if (o.port == 0 && o.unix_path.empty()) die("need --port or --unix (try --help)");
   if (o.idle_conns == 0 && o.duration <= 0.0) die("--duration must be > 0");
+  if (!o.ws_path.empty() && o.ws_path.front() != '/') die("--ws: the path must start with /");
   return o;
 }
 
@@ -183,6 +198,43 @@ int connect_one(const Options& o) {
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) die_errno("TCP_NODELAY");
   }
   return fd;
+}
+
+// The WebSocket opening handshake on a blocking socket; dies if it fails.
+void ws_handshake(int fd, const Options& o) {
+  const std::string key = wsclient::make_key();
+  const std::string req = wsclient::upgrade_request(o.host, o.port, o.ws_path, key);
+  for (size_t off = 0; off < req.size();) {
+    ssize_t n = send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) die_errno("send (handshake)");
+    off += static_cast<size_t>(n);
+  }
+  // The server sends nothing after the 101 before we do: read until the blank line.
+  std::string head;
+  char buf[1024];
+  size_t end = std::string::npos;
+  while ((end = head.find("\r\n\r\n")) == std::string::npos) {
+    if (head.size() > 16 * 1024) die("handshake: response head over 16 KiB");
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die_errno("recv (handshake)");
+    if (n == 0) die("handshake: connection closed by the server after %zu bytes", head.size());
+    head.append(buf, static_cast<size_t>(n));
+  }
+  std::string err =
+      wsclient::check_upgrade_response(std::string_view(head).substr(0, end + 4), key);
+  if (!err.empty()) die("handshake: %s", err.c_str());
+  if (head.size() != end + 4) die("handshake: unexpected bytes after the 101 response");
+}
+
+// Cheap mask keys (xorshift32): the server's unmasking cost does not depend
+// on how unpredictable they are.
+uint32_t next_mask(uint32_t& state) {
+  state ^= state << 13;
+  state ^= state >> 17;
+  state ^= state << 5;
+  return state;
 }
 
 void set_nonblocking(int fd) {
@@ -398,9 +450,11 @@ struct Conn {
   size_t recv_off = 0;     // bytes of message `next_recv` already verified
   MsgKey recv_key{};
   std::unique_ptr<uint64_t[]> sent_at;  // ring of `depth` send timestamps
-  std::unique_ptr<uint8_t[]> out;       // depth * size bytes, never grows
+  std::unique_ptr<uint8_t[]> out;       // depth * wire message bytes, never grows
   size_t out_begin = 0, out_end = 0;    // unsent bytes are [out_begin, out_end)
   bool want_out = false;                // EPOLLOUT registered
+  uint32_t mask_state = 0;              // WebSocket: mask key generator
+  wsclient::FrameReader frames;         // WebSocket: the echoed frames
 };
 
 class LoadGen {
@@ -409,6 +463,8 @@ class LoadGen {
       : o_(o),
         pattern_(o.size),
         depth_(static_cast<uint64_t>(o.depth)),
+        ws_(!o.ws_path.empty()),
+        wire_size_(o.size + (ws_ ? wsclient::client_header_size(o.size) : 0)),
         rbuf_(new uint8_t[kReadBuf]) {}
 
   int run() {
@@ -419,9 +475,12 @@ class LoadGen {
       Conn& c = conns_[i];
       c.id = static_cast<uint32_t>(i);
       c.fd = connect_one(o_);
+      if (ws_) ws_handshake(c.fd, o_);
       set_nonblocking(c.fd);
       c.sent_at.reset(new uint64_t[depth_]);
-      c.out.reset(new uint8_t[depth_ * o_.size]);
+      c.out.reset(new uint8_t[depth_ * wire_size_]);
+      c.mask_state = 0x9e3779b9u ^ (c.id * 0x85ebca6bu) ^ static_cast<uint32_t>(now_ns());
+      if (c.mask_state == 0) c.mask_state = 1;
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.u32 = c.id;
@@ -485,13 +544,21 @@ class LoadGen {
   void enqueue(Conn& c, uint64_t now) {
     if (c.out_begin == c.out_end) {
       c.out_begin = c.out_end = 0;
-    } else if (c.out_end + o_.size > depth_ * o_.size) {  // compact
+    } else if (c.out_end + wire_size_ > depth_ * wire_size_) {  // compact
       std::memmove(c.out.get(), c.out.get() + c.out_begin, c.out_end - c.out_begin);
       c.out_end -= c.out_begin;
       c.out_begin = 0;
     }
-    pattern_.write(c.out.get() + c.out_end, make_key(c.id, c.next_send));
-    c.out_end += o_.size;
+    uint8_t* dst = c.out.get() + c.out_end;
+    if (ws_) {
+      const uint32_t mask = next_mask(c.mask_state);
+      dst += wsclient::write_client_header(dst, wsclient::kOpBinary, o_.size, mask);
+      pattern_.write(dst, make_key(c.id, c.next_send));
+      wsclient::apply_mask(dst, o_.size, mask);
+    } else {
+      pattern_.write(dst, make_key(c.id, c.next_send));
+    }
+    c.out_end += wire_size_;
     c.sent_at[c.next_send % depth_] = now;
     ++c.next_send;
   }
@@ -530,32 +597,61 @@ class LoadGen {
     const uint8_t* p = rbuf_.get();
     size_t left = static_cast<size_t>(n);
     bool sent = false;
-    while (left > 0) {
-      if (c.recv_off == 0) {
-        if (c.next_recv >= c.next_send) die("conn %u: received bytes that were never sent", c.id);
-        c.recv_key = make_key(c.id, c.next_recv);
-      }
-      size_t take = std::min(o_.size - c.recv_off, left);
-      if (!pattern_.verify(p, c.recv_off, take, c.recv_key))
-        die("conn %u: echoed data mismatch in message %llu at byte %zu", c.id,
-            static_cast<unsigned long long>(c.next_recv),
-            pattern_.first_mismatch(p, c.recv_off, take, c.recv_key));
-      bytes_verified_ += take;
-      c.recv_off += take;
-      p += take;
-      left -= take;
-      if (c.recv_off == o_.size) {  // message complete
-        if (measuring_) {
-          hist_.record(now - c.sent_at[c.next_recv % depth_]);
-          ++msgs_;
+    if (ws_) {  // payload runs as the frames say; a message ends with its FIN frame
+      std::string err = c.frames.consume(
+          p, left,
+          [&](const uint8_t* data, size_t len) {
+            if (len > o_.size - c.recv_off)
+              die("conn %u: echoed message %llu is longer than the %zu bytes sent", c.id,
+                  static_cast<unsigned long long>(c.next_recv), o_.size);
+            verify_payload(c, data, len);
+          },
+          [&] {
+            if (c.recv_off != o_.size)
+              die("conn %u: echoed message %llu has %zu bytes, %zu were sent", c.id,
+                  static_cast<unsigned long long>(c.next_recv), c.recv_off, o_.size);
+            complete_message(c, now);
+            sent = true;
+          });
+      if (!err.empty()) die("conn %u: %s", c.id, err.c_str());
+    } else {  // a plain byte stream: messages are every --size bytes
+      while (left > 0) {
+        size_t take = std::min(o_.size - c.recv_off, left);
+        verify_payload(c, p, take);
+        p += take;
+        left -= take;
+        if (c.recv_off == o_.size) {
+          complete_message(c, now);
+          sent = true;
         }
-        c.recv_off = 0;
-        ++c.next_recv;
-        enqueue(c, now);
-        sent = true;
       }
     }
     if (sent) flush(c);  // one send() for everything completed by this read
+  }
+
+  // Checks the next `take` echoed bytes of the message being received.
+  void verify_payload(Conn& c, const uint8_t* p, size_t take) {
+    if (c.recv_off == 0) {
+      if (c.next_recv >= c.next_send) die("conn %u: received bytes that were never sent", c.id);
+      c.recv_key = make_key(c.id, c.next_recv);
+    }
+    if (!pattern_.verify(p, c.recv_off, take, c.recv_key))
+      die("conn %u: echoed data mismatch in message %llu at byte %zu", c.id,
+          static_cast<unsigned long long>(c.next_recv),
+          pattern_.first_mismatch(p, c.recv_off, take, c.recv_key));
+    bytes_verified_ += take;
+    c.recv_off += take;
+  }
+
+  // The message being received is complete: record it, send the next one.
+  void complete_message(Conn& c, uint64_t now) {
+    if (measuring_) {
+      hist_.record(now - c.sent_at[c.next_recv % depth_]);
+      ++msgs_;
+    }
+    c.recv_off = 0;
+    ++c.next_recv;
+    enqueue(c, now);
   }
 
   void report(uint64_t window_ns, const CpuSample& a, const CpuSample& b) const {
@@ -565,10 +661,10 @@ class LoadGen {
     double self_pct =
         100.0 * static_cast<double>(b.self_ns - a.self_ns) / static_cast<double>(window_ns);
     std::printf(
-        "# %d conns x depth %d x %zu B: %.0f msgs/s, p50 %.1f us, p99 %.1f us, loadgen cpu "
+        "# %s%d conns x depth %d x %zu B: %.0f msgs/s, p50 %.1f us, p99 %.1f us, loadgen cpu "
         "%.0f%%\n",
-        o_.conns, o_.depth, o_.size, rate, us(hist_.percentile(0.5)), us(hist_.percentile(0.99)),
-        self_pct);
+        ws_ ? "WebSocket, " : "", o_.conns, o_.depth, o_.size, rate, us(hist_.percentile(0.5)),
+        us(hist_.percentile(0.99)), self_pct);
     std::printf(
         "msgs=%llu secs=%.3f msgs_per_sec=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
         "bytes_verified=%llu errors=0 loadgen_cpu_pct=%.1f",
@@ -611,6 +707,8 @@ class LoadGen {
   const Options& o_;
   Pattern pattern_;
   uint64_t depth_;
+  bool ws_;
+  size_t wire_size_;  // bytes one message takes on the wire, client to server
   std::unique_ptr<uint8_t[]> rbuf_;
   int ep_ = -1;
   std::vector<Conn> conns_;
@@ -622,21 +720,70 @@ class LoadGen {
 
 // --------------------------------------------------------------- idle mode
 
+// Reads one echoed WebSocket message of `msg.size()` bytes and checks it
+// against message (i, 0); dies on anything else.
+void read_idle_ws_echo(int fd, size_t i, const Pattern& pattern, std::span<uint8_t> msg) {
+  wsclient::FrameReader frames;
+  size_t got = 0;
+  bool done = false;
+  const MsgKey k = make_key(static_cast<uint32_t>(i), 0);
+  std::array<uint8_t, 64> buf{};
+  while (!done) {
+    ssize_t n = read(fd, buf.data(), buf.size());
+    if (n == 0) die("idle conn %zu: closed by server", i);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die_errno("read");
+    }
+    std::string err = frames.consume(
+        buf.data(), static_cast<size_t>(n),
+        [&](const uint8_t* data, size_t len) {
+          if (done || len > msg.size() - got) die("idle conn %zu: echoed message too long", i);
+          if (!pattern.verify(data, got, len, k)) die("idle conn %zu: echoed data mismatch", i);
+          got += len;
+        },
+        [&] {
+          if (done || got != msg.size()) die("idle conn %zu: echoed message too short", i);
+          done = true;
+        });
+    if (!err.empty()) die("idle conn %zu: %s", i, err.c_str());
+  }
+}
+
 int run_idle(const Options& o) {
   constexpr size_t kSize = 16;
   static_assert(kSize == kHeader, "an idle message is exactly one header");
+  const bool ws = !o.ws_path.empty();
   Pattern pattern(kSize);
   std::vector<int> fds;
   fds.reserve(static_cast<size_t>(o.idle_conns));
   std::array<uint8_t, kSize> msg{};
+  std::array<uint8_t, wsclient::client_header_size(kSize) + kSize> frame{};
+  uint32_t mask_state = 0x2545f491u;
   for (int i = 0; i < o.idle_conns; ++i) {  // blocking sockets: connect, send
     int fd = connect_one(o);
     std::memcpy(msg.data(), make_key(static_cast<uint32_t>(i), 0).header.data(), kSize);
-    if (send(fd, msg.data(), kSize, MSG_NOSIGNAL) != static_cast<ssize_t>(kSize)) die_errno("send");
+    if (ws) {
+      ws_handshake(fd, o);
+      const uint32_t mask = next_mask(mask_state);
+      const size_t h =
+          wsclient::write_client_header(frame.data(), wsclient::kOpBinary, kSize, mask);
+      std::memcpy(frame.data() + h, msg.data(), kSize);
+      wsclient::apply_mask(frame.data() + h, kSize, mask);
+      if (send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(frame.size()))
+        die_errno("send");
+    } else if (send(fd, msg.data(), kSize, MSG_NOSIGNAL) != static_cast<ssize_t>(kSize)) {
+      die_errno("send");
+    }
     fds.push_back(fd);
   }
   uint64_t verified = 0;
   for (size_t i = 0; i < fds.size(); ++i) {  // then collect every echo
+    if (ws) {
+      read_idle_ws_echo(fds[i], i, pattern, msg);
+      verified += kSize;
+      continue;
+    }
     MsgKey k = make_key(static_cast<uint32_t>(i), 0);
     size_t got = 0;
     while (got < kSize) {

@@ -49,6 +49,14 @@ class Conn final : public IoWatcher {
   void writev(std::initializer_list<Bytes> pieces) {
     writev(std::span(pieces.begin(), pieces.size()));
   }
+  /// As writev(), for a writer that knows more writes follow in this
+  /// callback (a decoder with more messages in the same read): inside a
+  /// callback the bytes are copied into the callback's one send while it
+  /// has room (64 KiB), whatever their size. Elsewhere the same as writev().
+  void writev_batched(std::span<const Bytes> pieces);
+  void writev_batched(std::initializer_list<Bytes> pieces) {
+    writev_batched(std::span(pieces.begin(), pieces.size()));
+  }
   /// Bytes accepted by write() that the kernel has not taken yet.
   std::size_t queued() const noexcept;
 
@@ -129,6 +137,7 @@ class Conn final : public IoWatcher {
   void deliver_wake();
   void finish_dispatch() noexcept;
   void flush_cork();
+  void write_pieces(std::span<const Bytes> pieces, std::size_t cork_piece);
   void send_now(const Bytes* pieces, std::size_t n);
   void enqueue(const Bytes* pieces, std::size_t n, std::size_t skip);
   void after_enqueue() noexcept;

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace weft {
 
@@ -57,6 +59,13 @@ class IoWatcher {
 
  protected:
   ~IoWatcher() = default;
+};
+
+/// State a higher layer keeps per loop (the WebSocket topic table): made
+/// on the loop thread when first needed, owned by the loop, destroyed with it.
+class LoopLocal {
+ public:
+  virtual ~LoopLocal() = default;
 };
 
 class EventLoop {
@@ -117,6 +126,12 @@ class EventLoop {
   /// The kernel boundary itself, for the net layer's completion I/O.
   detail::Poller& poller() noexcept { return *poller_; }
 
+  /// The LoopLocal kept under `key` (the address of a static object of the
+  /// layer that owns it), or null. Loop thread only.
+  LoopLocal* local(const void* key) const noexcept;
+  /// Keeps `state` under `key`, replacing what was there; returns it. Loop thread only.
+  LoopLocal& set_local(const void* key, std::unique_ptr<LoopLocal> state);
+
   /// Where the loop runs inside a Server (0 when standalone).
   std::size_t index() const noexcept { return index_; }
   void set_index(std::size_t i) noexcept { index_ = i; }
@@ -136,6 +151,8 @@ class EventLoop {
   Millis poll_wait_{1000};
   std::size_t index_ = 0;
   IoBackend backend_ = IoBackend::epoll;
+  // Last member: destroyed first, while the rest of the loop still exists.
+  std::vector<std::pair<const void*, std::unique_ptr<LoopLocal>>> locals_;
 };
 
 }  // namespace weft

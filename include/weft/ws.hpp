@@ -11,4 +11,5 @@
 #include "weft/http/app.hpp"
 #include "weft/ws/behavior.hpp"
 #include "weft/ws/client.hpp"
+#include "weft/ws/topics.hpp"
 #include "weft/ws/websocket.hpp"

@@ -108,6 +108,24 @@ TimerId EventLoop::run_every(Millis interval, std::function<void()> fn) {
 bool EventLoop::cancel(TimerId id) noexcept {
   return timers_->cancel(id);
 }
+LoopLocal* EventLoop::local(const void* key) const noexcept {
+  for (const auto& [k, state] : locals_) {
+    if (k == key) return state.get();
+  }
+  return nullptr;
+}
+
+LoopLocal& EventLoop::set_local(const void* key, std::unique_ptr<LoopLocal> state) {
+  for (auto& [k, held] : locals_) {
+    if (k == key) {
+      held = std::move(state);
+      return *held;
+    }
+  }
+  locals_.emplace_back(key, std::move(state));
+  return *locals_.back().second;
+}
+
 std::size_t EventLoop::timer_count() const noexcept {
   return timers_->size();
 }

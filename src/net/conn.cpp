@@ -249,6 +249,15 @@ void Conn::write(Bytes data) {
 }
 
 void Conn::writev(std::span<const Bytes> pieces) {
+  write_pieces(pieces, kCorkPiece);
+}
+
+void Conn::writev_batched(std::span<const Bytes> pieces) {
+  write_pieces(pieces, kCorkLimit);
+}
+
+// Inside a callback, writes up to `cork_piece` bytes are gathered.
+void Conn::write_pieces(std::span<const Bytes> pieces, std::size_t cork_piece) {
   if (flags_ & (kClosing | kDead)) return;
   worker_->stats().msgs_out.add();
   std::size_t total = 0;
@@ -259,7 +268,7 @@ void Conn::writev(std::span<const Bytes> pieces) {
   if (out_ || tls_pending_handshake()) return enqueue(pieces.data(), pieces.size(), 0);
   if (worker_->current == this) {
     Buffer& cork = worker_->cork();
-    if (total <= kCorkPiece && cork.size() + total <= kCorkLimit) {
+    if (total <= cork_piece && cork.size() + total <= kCorkLimit) {
       for (Bytes p : pieces)
         cork.append(p);
       return;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "ws/deflate.hpp"
 #include "ws/frame.hpp"
@@ -33,6 +35,42 @@ std::uint16_t check_close_payload(std::string_view payload) noexcept {
 std::string& unmask_buffer() {
   thread_local std::string buf;
   return buf;
+}
+
+namespace {
+// Assembly buffers of messages split across reads, recycled per thread: a
+// fresh 16 KiB string per message cost more (heap growth and trimming, page
+// faults) than everything else of a 16 KiB echo together.
+constexpr std::size_t kMaxSpare = 16;
+constexpr std::size_t kMaxSpareCapacity = 1u << 20;
+
+std::vector<std::unique_ptr<std::string>>& spare_messages() {
+  thread_local std::vector<std::unique_ptr<std::string>> spare;
+  return spare;
+}
+}  // namespace
+
+std::string* take_message_buffer() {
+  auto& spare = spare_messages();
+  if (spare.empty()) return new std::string;
+  std::string* s = spare.back().release();
+  spare.pop_back();
+  return s;
+}
+
+void give_message_buffer(std::string* s) noexcept {
+  if (!s) return;
+  auto& spare = spare_messages();
+  if (s->capacity() > kMaxSpareCapacity || spare.size() >= kMaxSpare) {
+    delete s;
+    return;
+  }
+  s->clear();
+  try {
+    spare.emplace_back(s);
+  } catch (...) {  // no room to keep it: free it
+    delete s;
+  }
 }
 
 bool Decoder::take_payload(std::string_view piece, DecodeResult& err) {
@@ -78,8 +116,9 @@ DecodeResult Decoder::feed(std::string_view in, FrameSink& sink) {
       const bool compressed = compressed_;
       message_op_ = 0;
       compressed_ = false;
+      input_left_ = pos < in.size();
       const bool go_on = sink.on_message(op, *msg, compressed);
-      delete msg;
+      give_message_buffer(msg);
       if (!go_on) return {pos};
       continue;
     }
@@ -165,6 +204,7 @@ DecodeResult Decoder::feed(std::string_view in, FrameSink& sink) {
           !Utf8Validator::valid(msg)) {
         return fail(pos, close_code::invalid_payload, "invalid UTF-8 in a text message");
       }
+      input_left_ = pos < in.size();
       const bool go_on = sink.on_message(static_cast<Opcode>(h.opcode), msg, h.rsv1);
       trim_buffer(buf);
       if (!go_on) return {pos};
@@ -177,7 +217,7 @@ DecodeResult Decoder::feed(std::string_view in, FrameSink& sink) {
       utf8_.reset();
     }
     if (!message_) {
-      message_ = new std::string;
+      message_ = take_message_buffer();
       // Reserve for this frame, not for what a header claims beyond the input.
       message_->reserve(std::min<std::size_t>(len, std::max<std::size_t>(in.size(), 4096)));
     }

@@ -25,6 +25,10 @@ namespace weft::ws::detail {
 
 enum class Role : std::uint8_t { server, client };
 
+/// Assembly buffers for messages split across reads, recycled per thread.
+std::string* take_message_buffer();
+void give_message_buffer(std::string* s) noexcept;
+
 /// Receives what the decoder finds. Returning false stops decoding (the
 /// session is closing); the rest of the input is then not looked at.
 class FrameSink {
@@ -48,7 +52,7 @@ struct DecodeResult {
 class Decoder {
  public:
   Decoder() = default;
-  ~Decoder() { delete message_; }
+  ~Decoder() { give_message_buffer(message_); }
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
 
@@ -64,11 +68,14 @@ class Decoder {
   /// must not be fed again.
   DecodeResult feed(std::string_view in, FrameSink& sink);
 
+  /// Inside on_message: more input follows the message in this feed (the
+  /// sink may batch its answers).
+  bool input_left() const noexcept { return input_left_; }
   /// Bytes held for an incomplete message (0 when idle).
   std::size_t held() const noexcept { return message_ ? message_->capacity() : 0; }
   /// Frees the assembly buffer (when the connection closes).
   void release() noexcept {
-    delete message_;
+    give_message_buffer(message_);
     message_ = nullptr;
   }
 
@@ -95,6 +102,7 @@ class Decoder {
   bool frame_fin_ : 1 = false;   // the current data frame ends its message
   bool masked_ : 1 = false;      // the current data frame is masked
   bool compressed_ : 1 = false;  // the open message has RSV1
+  bool input_left_ : 1 = false;  // see input_left()
 };
 
 /// Whether a close frame payload is valid (RFC 6455 §5.5.1, §7.4): empty,

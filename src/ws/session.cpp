@@ -116,7 +116,12 @@ bool Session::on_message(Opcode op, std::string_view payload, bool compressed) {
     data = out;
   }
   const auto& cb = endpoint_->behavior().on_message;
-  if (cb) cb(*this, data, op);
+  if (cb) {
+    // More messages in this read: answers are gathered into one send.
+    if (decoder_.input_left()) flags_ |= kBatching;
+    cb(*this, data, op);
+    flags_ &= static_cast<std::uint16_t>(~kBatching);
+  }
   if (compressed) trim_buffer(inflate_buffer());
   return still_reading();
 }

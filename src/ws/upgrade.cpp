@@ -121,6 +121,10 @@ void Endpoint::upgrade(http::Request& req, http::Response& res) {
 namespace weft::http {
 
 App& App::ws(std::string_view pattern, ws::Behavior behavior) {
+  // OpenSSL fetches and pages in its SHA-1 machinery (about 2 MiB of
+  // libcrypto) at the first digest: pay that here, not in the first
+  // handshake. RFC 6455's own example key.
+  (void)ws::detail::accept_key("dGhlIHNhbXBsZSBub25jZQ==");
   auto endpoint = std::make_shared<ws::detail::Endpoint>(std::move(behavior));
   return get(pattern, [endpoint](Request& req, Response& res) { endpoint->upgrade(req, res); });
 }

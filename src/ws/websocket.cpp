@@ -12,6 +12,7 @@
 #include "ws/frame.hpp"
 #include "ws/mask.hpp"
 #include "ws/session.hpp"
+#include "ws/topic_table.hpp"
 
 namespace weft::ws {
 
@@ -28,6 +29,9 @@ std::string& mask_buffer() {
 }  // namespace
 
 WebSocket::~WebSocket() {
+  if (topics_) {
+    if (auto* table = detail::TopicTable::find(conn_->loop())) table->leave_all(*this);
+  }
   delete deflate_;
 }
 
@@ -58,7 +62,12 @@ SendStatus WebSocket::write_frame(Opcode op, Bytes payload, bool fin, bool rsv1)
   if (!(flags_ & kClient)) {
     const std::size_t n =
         detail::write_frame_header(header, op, fin, rsv1, payload.size(), nullptr);
-    conn_->writev({Bytes(reinterpret_cast<const char*>(header), n), payload});
+    const Bytes frame[] = {Bytes(reinterpret_cast<const char*>(header), n), payload};
+    if (flags_ & kBatching) {
+      conn_->writev_batched(frame);
+    } else {
+      conn_->writev(frame);
+    }
     return status_after_write();
   }
   std::uint8_t key[4];

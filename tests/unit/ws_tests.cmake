@@ -9,3 +9,5 @@ weft_unit_test(ws_server_test ws_server_test.cpp test_support.cpp)
 # The client (ws::connect) against our own server, ws:// and wss://.
 weft_unit_test(ws_client_test ws_client_test.cpp test_support.cpp)
 target_link_libraries(ws_client_test PRIVATE weft_tls)
+# Topics (publish/subscribe): one loop and two, compression mixed, slow subscribers.
+weft_unit_test(ws_topics_test ws_topics_test.cpp test_support.cpp)

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <system_error>
 
 #include "weft/bytes.hpp"
 #include "weft/handle.hpp"
@@ -56,6 +57,8 @@ enum class SendStatus : std::uint8_t {
 namespace detail {
 class Endpoint;
 struct Deflate;
+class TopicTable;
+class Broadcast;
 }  // namespace detail
 
 class WebSocket {
@@ -85,6 +88,23 @@ class WebSocket {
   /// Whether a close frame was sent or received (sends are dropped now).
   bool closing() const noexcept;
 
+  /// Topics (publish/subscribe; weft/ws/topics.hpp publishes from any
+  /// thread). A socket leaves every topic when it closes.
+  /// Joins `topic`; false when already subscribed or closing.
+  bool subscribe(std::string_view topic);
+  /// Leaves `topic`; false when not subscribed.
+  bool unsubscribe(std::string_view topic);
+  bool subscribed(std::string_view topic) const;
+  /// Sends one message to every subscriber of `topic` on every loop of the
+  /// server except this socket: at once on this loop, through one posted
+  /// task per other loop. `compress` as for send(). A subscriber whose
+  /// queued output is over cliSbufLimit misses it (policy pause) or has
+  /// already been closed (policy close). Errors: another loop's queue is
+  /// full or stopped (those subscribers miss the message); an `op` other
+  /// than text or binary (std::errc::invalid_argument, nothing sent).
+  std::error_code publish(std::string_view topic, Bytes data, Opcode op = Opcode::binary,
+                          bool compress = true);
+
   /// Bytes accepted by send() that the kernel has not taken yet. When this
   /// passes the server's cliSbufLimit the core's policy applies (pause
   /// reading or close); on_drain fires once it is all written.
@@ -107,6 +127,8 @@ class WebSocket {
  protected:
   WebSocket(Conn& c, detail::Endpoint& ep) noexcept : conn_(&c), endpoint_(&ep) {}
   ~WebSocket();
+  friend class detail::TopicTable;
+  friend class detail::Broadcast;
 
   // Frame writing shared by server and client sessions.
   SendStatus write_frame(Opcode op, Bytes payload, bool fin, bool rsv1);
@@ -122,6 +144,7 @@ class WebSocket {
     kClient = 16,           // client role: outgoing frames are masked
     kSeenInput = 32,        // input since the last keepalive sweep
     kPingOutstanding = 64,  // a keepalive ping waits for any input
+    kBatching = 128,        // in on_message with more input in this read: gather writes
   };
 
   Conn* conn_;
@@ -130,7 +153,8 @@ class WebSocket {
   detail::Deflate* deflate_ = nullptr;  // null unless permessage-deflate was agreed
   std::uint16_t flags_ = 0;
   std::uint16_t close_code_ = close_code::abnormal;  // what on_close reports
-  const char* close_reason_ = "";                    // a fixed text for local closes
+  std::uint32_t topics_ = 0;       // first of this socket's topic memberships (TopicTable), 0: none
+  const char* close_reason_ = "";  // a fixed text for local closes
 };
 
 }  // namespace weft::ws
