@@ -26,6 +26,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/common.sh"
 # shellcheck source-path=SCRIPTDIR source=tls_common.sh
 source "$HERE/tls_common.sh"  # for wait_quiet (QUIET_WAIT_S, NOISY_PCT)
+# shellcheck source-path=SCRIPTDIR source=ws_common.sh
+source "$HERE/ws_common.sh"  # build_gorilla_peer
 
 SERVER="$BUILD/bench/bench-ws-broadcast-server"
 CLIENT="$BUILD/bench/weft-ws-broadcast"
@@ -41,24 +43,7 @@ fi
 
 # The gorilla peer, wrapped so that the pid start_server records is Go's.
 GORILLA=""
-build_gorilla() {
-  local src="$WORK/gopath/src/gorillawsbroadcast"
-  if ! command -v go >/dev/null || [[ ! -d /usr/share/gocode/src/github.com/gorilla/websocket ]]; then
-    log "gorilla: go or golang-github-gorilla-websocket-dev missing: weft only"
-    return 0
-  fi
-  mkdir -p "$src"
-  cp "$HERE/peers/gorilla_ws_broadcast.go" "$src/main.go"
-  if ! (cd "$src" && GO111MODULE=off GOPATH="$WORK/gopath:/usr/share/gocode" \
-          GOCACHE="$WORK/gocache" go build -o "$WORK/gorilla_ws_broadcast" .) >"$WORK/gobuild.log" 2>&1; then
-    log "gorilla: go build failed: $(tail -n 3 "$WORK/gobuild.log" | tr '\n' ' ')"
-    return 0
-  fi
-  printf '#!/bin/sh\nGOMAXPROCS=1 exec %q "$@"\n' "$WORK/gorilla_ws_broadcast" >"$WORK/gorilla.sh"
-  chmod +x "$WORK/gorilla.sh"
-  GORILLA="$WORK/gorilla.sh"
-}
-build_gorilla
+if build_gorilla_peer gorilla_ws_broadcast; then GORILLA="$WORK/gorilla_ws_broadcast.sh"; fi
 
 # name | server | server arguments | client flags
 WEFT1="$SERVER|--port {PORT} --loops 1 --io epoll"
