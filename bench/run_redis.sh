@@ -9,7 +9,9 @@
 # CPU time (/proc/PID/task/*/schedstat: utime+stime in ns) is sampled around every
 # redis-benchmark run. Prints a Markdown table of medians over rounds and
 # saves it under bench/results/.
-# Environment: SERVER_CPU (0), CLIENT_CPU (1), CLIENTS (50), RESULTS_DIR.
+# Environment: SERVER_CPU (0), CLIENT_CPU (1), CLIENTS (50), RESULTS_DIR,
+#              WEFT_IO (auto): weft's --io backend (epoll, io_uring, auto),
+#              PIPELINES ("1 16"), TESTS ("ping_inline ping_mbulk set get").
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -21,8 +23,9 @@ CLIENTS=${CLIENTS:-50}
 HERE=$(cd "$(dirname "$0")" && pwd)
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 WEFT_BIN=$BUILD/examples/redis
-TESTS=(ping_inline ping_mbulk set get)
-PIPELINES=(1 16)
+WEFT_IO=${WEFT_IO:-auto}
+read -r -a TESTS <<<"${TESTS:-ping_inline ping_mbulk set get}"
+read -r -a PIPELINES <<<"${PIPELINES:-1 16}"
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 die() { echo "error: $*" >&2; exit 1; }
@@ -71,7 +74,7 @@ wait_ready() {  # port pid
 start_servers() {
   WEFT_PORT=$(free_port)
   taskset -c "$SERVER_CPU" "$WEFT_BIN" --listen "tcp://127.0.0.1:$WEFT_PORT" --loops 1 \
-    >"$WORK/weft.log" 2>&1 &
+    --io "$WEFT_IO" >"$WORK/weft.log" 2>&1 &
   WEFT_PID=$!
   PIDS+=("$WEFT_PID")
   REDIS_PORT=$(free_port)

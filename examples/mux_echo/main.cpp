@@ -1,17 +1,23 @@
 // mux_echo: an smux server that echoes every stream, and a client that
 // drives it (or any smux echo server, e.g. Go's) and prints the throughput.
-//   build/examples/mux_echo --listen tcp://127.0.0.1:7000 [--version 2] [--names]
+//   build/examples/mux_echo                           (tcp://127.0.0.1:7000)
+//   build/examples/mux_echo --listen tcp://127.0.0.1:7000 --version 2 --names
+//   build/examples/mux_echo --cert c.pem --key k.pem --listen tls://127.0.0.1:7443
 //   build/examples/mux_echo --connect tcp://127.0.0.1:7000 --streams 16 --bytes 16777216
 // Client options: --write W (bytes per write, default 65536), --rounds R
-// (open the K streams R times, one round after another). Every echoed byte
-// is checked; the exit status is 0 only if all came back intact.
+// (open the K streams R times, one round after another), --ca PEM (trust for
+// a tls:// target; default: the system store). Every echoed byte is
+// checked; the exit status is 0 only if all came back intact. Plus the
+// shared flags (--listen, --loops, --config, --io, ...; see --help).
 #include <sys/resource.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <weft/mux.hpp>
@@ -21,9 +27,20 @@ namespace {
 
 namespace mux = weft::mux;
 
+constexpr std::string_view kOwnUsage =
+    "mux_echo flags:\n"
+    "  --version 1|2   smux protocol version (default 1)\n"
+    "  --names         gmux stream names (both sides must enable them)\n"
+    "  --connect URL   client mode: drive the smux echo server at URL\n"
+    "  --streams K     client: streams at once (default 1)\n"
+    "  --bytes B       client: bytes echoed per stream (default 1048576)\n"
+    "  --write W       client: bytes per write (default 65536)\n"
+    "  --rounds R      client: open the K streams R times (default 1)\n"
+    "  --ca PEM        client: CA for a tls:// target (default: system store)\n";
+
 struct Options {
-  std::string listen;
   std::string connect;
+  std::string ca_file;
   mux::Config mux;
   std::size_t streams = 1;
   std::size_t bytes = 1 << 20;
@@ -54,7 +71,8 @@ class ServerEndpoint final : public mux::Endpoint {
  public:
   using mux::Endpoint::Endpoint;
   void on_ready(weft::Server& server) override {
-    std::printf("listening on %s\n", server.addresses().front().c_str());
+    for (const auto& url : server.addresses())
+      std::printf("listening on %s\n", url.c_str());
     std::fflush(stdout);
   }
 };
@@ -180,8 +198,18 @@ class EchoClient final : public mux::SessionHandler {
 class ClientEndpoint final : public mux::Endpoint {
  public:
   ClientEndpoint(EchoClient& c, const Options& o)
-      : mux::Endpoint(c, o.mux, RoleChoice::client), target_(o.connect) {}
-  void on_ready(weft::Server& server) override { server.dial(target_); }
+      : mux::Endpoint(c, o.mux, RoleChoice::client), target_(o.connect) {
+    if (!o.ca_file.empty()) {
+      weft::TlsClientOptions tls;
+      tls.ca_file = o.ca_file;
+      dial_.tls = std::make_shared<weft::TlsClient>(tls);
+    }
+  }
+  void on_ready(weft::Server& server) override {
+    if (std::error_code ec = server.dial(target_, dial_)) {
+      on_dial_error(server, target_, nullptr, ec);
+    }
+  }
   void on_dial_error(weft::Server& server, const std::string& target, void*,
                      std::error_code why) override {
     std::fprintf(stderr, "mux_echo: cannot connect to %s: %s\n", target.c_str(),
@@ -191,60 +219,88 @@ class ClientEndpoint final : public mux::Endpoint {
 
  private:
   std::string target_;
+  weft::DialOptions dial_;
 };
 
-int usage() {
-  std::fputs(
-      "usage: mux_echo --listen URL | --connect URL [--version 1|2] [--names]\n"
-      "                [--streams K] [--bytes B] [--write W] [--rounds R]\n",
-      stderr);
-  return 2;
+// Takes this example's own flags out of argv; the rest goes to
+// weft::parse_command_line. Throws ConfigError on a bad value.
+Options take_own_flags(int& argc, char** argv) {
+  Options o;
+  std::vector<char*> rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view name = arg.substr(0, arg.find('='));
+    const bool inline_value = name.size() != arg.size();
+    auto value = [&]() -> std::string_view {
+      if (inline_value) return arg.substr(name.size() + 1);
+      if (i + 1 >= argc) throw weft::ConfigError(std::string(name) + ": needs a value");
+      return argv[++i];
+    };
+    auto count = [&](bool zero_ok) {
+      const std::string_view v = value();
+      std::size_t n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || (n == 0 && !zero_ok)) {
+        throw weft::ConfigError(std::string(name) + ": expected a " +
+                                (zero_ok ? "number" : "positive number") + ", got \"" +
+                                std::string(v) + "\"");
+      }
+      return n;
+    };
+    if (name == "--names") {
+      if (inline_value) throw weft::ConfigError("--names: takes no value");
+      o.mux.names = true;
+    } else if (name == "--version") {
+      const std::size_t v = count(false);
+      if (v != 1 && v != 2) throw weft::ConfigError("--version: must be 1 or 2");
+      o.mux.version = static_cast<int>(v);
+    } else if (name == "--connect") {
+      o.connect = value();
+    } else if (name == "--ca") {
+      o.ca_file = value();
+    } else if (name == "--streams") {
+      o.streams = count(false);
+    } else if (name == "--bytes") {
+      o.bytes = count(true);
+    } else if (name == "--write") {
+      o.write_size = count(false);
+    } else if (name == "--rounds") {
+      o.rounds = count(false);
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  for (std::size_t i = 0; i < rest.size(); ++i)
+    argv[i] = rest[i];
+  argc = static_cast<int>(rest.size());
+  return o;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--names") {
-      o.mux.names = true;
-      continue;
-    }
-    if (i + 1 >= argc) return usage();
-    std::string v = argv[++i];
-    auto num = [&] { return static_cast<std::size_t>(std::strtoull(v.c_str(), nullptr, 10)); };
-    if (k == "--listen")
-      o.listen = v;
-    else if (k == "--connect")
-      o.connect = v;
-    else if (k == "--version")
-      o.mux.version = std::atoi(v.c_str());
-    else if (k == "--streams")
-      o.streams = num();
-    else if (k == "--bytes")
-      o.bytes = num();
-    else if (k == "--write")
-      o.write_size = num();
-    else if (k == "--rounds")
-      o.rounds = num();
-    else
-      return usage();
-  }
-  if (o.listen.empty() == o.connect.empty() || o.streams == 0 || o.write_size == 0) return usage();
   try {
-    if (!o.listen.empty()) {
+    Options o = take_own_flags(argc, argv);
+    // The client only dials, but a weft::Server wants an address to serve.
+    const char* client_listen = "tcp://127.0.0.1:0";
+    auto cli = weft::parse_command_line(argc, argv,
+                                        o.connect.empty() ? "tcp://127.0.0.1:7000" : client_listen);
+    if (cli.help) {
+      std::fputs(cli.usage.c_str(), stdout);
+      std::fputs(kOwnUsage.data(), stdout);
+      return 0;
+    }
+    if (o.connect.empty()) {
       EchoServer echo;
       ServerEndpoint ep(echo, o.mux, mux::Endpoint::RoleChoice::server);
-      weft::Config cfg;
-      cfg.listen = {o.listen};
-      return weft::serve(ep, cfg);
+      return weft::serve(ep, cli.config);
+    }
+    if (cli.config.listen != std::vector<std::string>{client_listen}) {
+      throw weft::ConfigError("--connect: a client does not take --listen");
     }
     EchoClient client(o);
     ClientEndpoint ep(client, o);
-    weft::Config cfg;
-    cfg.listen = {"tcp://127.0.0.1:0"};  // the client only dials; weft wants a listener
-    weft::Server server(ep, cfg);
+    weft::Server server(ep, cli.config);
     client.set_server(server);
     if (std::error_code ec = server.run()) return 1;
     return client.ok() ? 0 : 1;

@@ -6,7 +6,8 @@
 # small and 1 MiB echoes, 1000 sequential and 256 concurrent streams,
 # zero-length writes, server-initiated streams, keepalive over idle
 # periods, bad input (Go client on a raw connection), and in version 2 one
-# stream writing 8 MiB that nobody reads while others stay responsive.
+# stream writing 8 MiB that nobody reads while others stay responsive; and
+# mux_echo's own client against its server over TLS.
 # The Go programs build in GOPATH mode into a temp dir.
 # Exit status 77 (skipped) when go or the smux sources are missing.
 set -uo pipefail
@@ -35,6 +36,11 @@ cp "$HERE/smux_peer_go/main.go" "$TMP/src/smuxpeer/"
   GOCACHE="$TMP/cache" go build -o "$TMP/gopeer" .) || { echo "FAIL: go build" >&2; exit 1; }
 GOPEER=$TMP/gopeer
 
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -subj /CN=localhost \
+  -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null ||
+  { echo "FAIL: openssl req" >&2; exit 1; }
+
 FAILS=0
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 
@@ -46,7 +52,7 @@ start() {
   SERVER=$!
   ADDR=""
   for _ in $(seq 200); do
-    ADDR=$(sed -n "s%^listening \(on \)\{0,1\}\(tcp://\)\{0,1\}\(127\.0\.0\.1:[0-9]*\).*%\3%p" "$TMP/$name.out" | head -1)
+    ADDR=$(sed -n "s%^listening \(on \)\{0,1\}\([a-z0-9]*://\)\{0,1\}\(127\.0\.0\.1:[0-9]*\).*%\3%p" "$TMP/$name.out" | head -1)
     [[ -n $ADDR ]] && return 0
     kill -0 "$SERVER" 2>/dev/null || break
     sleep 0.05
@@ -99,6 +105,14 @@ for v in 1 2; do
     if start "mux-echo-v$v" "$ECHO" --listen tcp://127.0.0.1:0 --version "$v"; then
       run "v$v Go client -> mux_echo server" "$GOPEER" -mode client -addr "$ADDR" \
         -version "$v" -case small,big,seq,concurrent,zero
+      stop
+    fi
+    # The example's own client and server over TLS (the shared --cert/--key
+    # flags), on the epoll backend for the server and the default for the client.
+    if start "mux-echo-tls-v$v" "$ECHO" --listen tls://127.0.0.1:0 --cert "$TMP/cert.pem" \
+      --key "$TMP/key.pem" --io epoll --version "$v"; then
+      run "v$v mux_echo client -> mux_echo server over TLS" "$ECHO" --connect "tls://$ADDR" \
+        --ca "$TMP/cert.pem" --version "$v" --streams 8 --bytes 262144
       stop
     fi
   fi
