@@ -105,7 +105,11 @@ struct Event {
 
 class UringPoller final : public Poller {
  public:
-  explicit UringPoller(io_uring ring) : ring_(ring) {}
+  // `deferred`: the ring was made with DEFER_TASKRUN, SINGLE_ISSUER and
+  // R_DISABLED, and is enabled by the first poll(): the thread that runs the
+  // loop becomes its one submitter, whichever thread built the loop.
+  UringPoller(io_uring ring, bool deferred)
+      : ring_(ring), deferred_(deferred), enabled_(!deferred) {}
   ~UringPoller() override {
     if (buf_ring_) io_uring_unregister_buf_ring(&ring_, kBufferGroup);
     io_uring_queue_exit(&ring_);
@@ -190,6 +194,10 @@ class UringPoller final : public Poller {
       cancel.timeout.tv_sec = -1;
       cancel.timeout.tv_nsec = -1;
       io_uring_register_sync_cancel(&ring_, &cancel);
+      // With deferred task work the cancelled requests let go of the socket
+      // only when completions are next reaped; reap now, so that closing the
+      // descriptor closes the socket even if the loop is about to exit.
+      if (deferred_) io_uring_get_events(&ring_);
     }
     const std::uint32_t gen = r.gen + 1;
     r = Reg{};
@@ -222,6 +230,13 @@ class UringPoller final : public Poller {
   }
 
   void poll(int timeout_ms) override {
+    if (!enabled_) {
+      // io_uring_enable_rings() is declared by liburing 2.3 but not exported.
+      if (int rc = io_uring_register(ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+          rc < 0)
+        throw std::system_error(-rc, std::system_category(), "io_uring enable");
+      enabled_ = true;
+    }
     int rc;
     if (timeout_ms == 0) {
       rc = io_uring_submit_and_get_events(&ring_);
@@ -267,6 +282,8 @@ class UringPoller final : public Poller {
 
   io_uring_sqe* next_sqe() noexcept {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    // Before the loop runs, nothing can be submitted (the ring is not
+    // enabled yet) and only a few polls are queued; kQueueDepth is ample.
     while (!sqe) {  // the queue is full: hand it to the kernel, then there is room
       io_uring_submit(&ring_);
       sqe = io_uring_get_sqe(&ring_);
@@ -401,6 +418,8 @@ class UringPoller final : public Poller {
   }
 
   io_uring ring_;
+  bool deferred_;
+  bool enabled_;
   io_uring_buf_ring* buf_ring_ = nullptr;
   char* buffers_ = nullptr;
   std::vector<Reg> regs_;
@@ -425,17 +444,30 @@ std::unique_ptr<Poller> make_uring_poller(const char** why) {
     *why = "the kernel is older than 6.0";
     return nullptr;
   }
+  // Completions are processed only inside our io_uring_enter (deferred task
+  // work): a packet arriving while the loop is busy costs no interruption,
+  // and each wait reaps everything that came meanwhile in one go. Kernels
+  // before 6.1 lack it; they get cooperative task work instead.
   io_uring ring{};
+  bool deferred = true;
   io_uring_params p{};
-  p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL |
-            IORING_SETUP_CQSIZE;
+  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
+            IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
   p.cq_entries = kQueueDepth * 8;
   int rc = io_uring_queue_init_params(kQueueDepth, &ring, &p);
+  if (rc == -EINVAL) {
+    deferred = false;
+    p = io_uring_params{};
+    p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL |
+              IORING_SETUP_CQSIZE;
+    p.cq_entries = kQueueDepth * 8;
+    rc = io_uring_queue_init_params(kQueueDepth, &ring, &p);
+  }
   if (rc < 0) {
     *why = rc == -EPERM || rc == -ENOSYS ? "io_uring is disabled here" : "io_uring_setup failed";
     return nullptr;
   }
-  auto poller = std::make_unique<UringPoller>(ring);
+  auto poller = std::make_unique<UringPoller>(ring, deferred);
   if (!poller->setup_buffers(why)) return nullptr;
   return poller;
 }
