@@ -5,6 +5,8 @@
 #   weft-ws   examples/websocket --loops 1 --io epoll --no-deflate
 #   weft-tcp  examples/echo --loops 1 --io epoll: weft's own plain TCP echo of
 #             the same payloads, the yardstick for what framing costs
+#   weft-ws-uring, weft-tcp-uring: the same on the io_uring backend (the
+#             examples' default where the kernel allows it)
 #   gorilla   bench/peers/gorilla_ws_echo.go (gorilla/websocket, GOMAXPROCS=1),
 #             built here in GOPATH mode
 #   lws       bench/bench-lws-ws-echo (libwebsockets, one service thread)
@@ -18,7 +20,8 @@
 #              run during which other processes used more than NOISY_PCT %
 #              CPU is repeated up to RETRIES times, then reported with a
 #              warning; QUIET_WAIT_S (60): before each run, wait this long at
-#              most for a quiet second; ONLY (abcde): the scenarios to run.
+#              most for a quiet second; ONLY (abcde): the scenarios to run;
+#              WEFT_IO ("epoll io_uring"): weft's backends to run.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -29,6 +32,7 @@ NOISY_PCT=${NOISY_PCT:-10}
 RETRIES=${RETRIES:-2}
 QUIET_WAIT_S=${QUIET_WAIT_S:-60}
 ONLY=${ONLY:-abcde}
+WEFT_IO=${WEFT_IO:-"epoll io_uring"}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$HERE/common.sh"
@@ -48,12 +52,18 @@ SCENARIOS=(
 
 check_setup
 build_gorilla
-ALL_CONTENDERS=(
-  "weft-ws|$BUILD/examples/websocket|--listen tcp://127.0.0.1:{PORT} --loops 1 --io epoll --no-deflate"
-  "weft-tcp|$BUILD/examples/echo|--listen tcp://127.0.0.1:{PORT} --loops 1 --io epoll"
-  "$GORILLA_CONTENDER"
-  "lws|$LWS_ECHO|--port {PORT}"
-)
+# io_suffix BACKEND -> "" for epoll, "-uring" for io_uring (contender names)
+io_suffix() { [[ $1 == epoll ]] && echo "" || echo "-uring"; }
+ALL_CONTENDERS=()
+for io in $WEFT_IO; do
+  [[ $io == epoll || $io == io_uring ]] || die "WEFT_IO: epoll and/or io_uring, not '$io'"
+  sfx=$(io_suffix "$io")
+  ALL_CONTENDERS+=(
+    "weft-ws$sfx|$BUILD/examples/websocket|--listen tcp://127.0.0.1:{PORT} --loops 1 --io $io --no-deflate"
+    "weft-tcp$sfx|$BUILD/examples/echo|--listen tcp://127.0.0.1:{PORT} --loops 1 --io $io"
+  )
+done
+ALL_CONTENDERS+=("$GORILLA_CONTENDER" "lws|$LWS_ECHO|--port {PORT}")
 select_contenders
 (( 2 * 500 + 64 < $(ulimit -n) )) || ulimit -n 2048 2>/dev/null || die "open-file limit $(ulimit -n) is too low for 500 connections"
 check_quiet
@@ -72,7 +82,7 @@ attempt() {
   IFS='|' read -r sid _ size conns depth <<<"$2"
   IFS='|' read -r name _ <<<"$3"
   local -a ws=(--ws /)
-  [[ "$name" == *-tcp ]] && ws=()
+  [[ "$name" == weft-tcp* ]] && ws=()
   STATUS=fail LINE=""
   limit=$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { print d + w + 30 }')
   start_server "$3" || return 0
@@ -177,20 +187,23 @@ OUT_MD="$RESULTS_DIR/ws-$(date +%Y%m%d-%H%M%S).md"
   echo
   echo "### Ratios (medians) and the issue's targets"
   echo
-  echo "| scenario | weft-ws CPU/msg ÷ weft-tcp (≤ 1.2) | weft-ws msgs/s ÷ gorilla (≥ 1.5 at depth 1, ≥ 10 at depth 16) | gorilla CPU/msg ÷ weft-ws | weft-ws msgs/s ÷ lws | lws CPU/msg ÷ weft-ws |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| scenario | weft backend | weft-ws CPU/msg ÷ weft-tcp (≤ 1.2) | weft-ws msgs/s ÷ gorilla (≥ 1.5 at depth 1, ≥ 10 at depth 16) | gorilla CPU/msg ÷ weft-ws | weft-ws msgs/s ÷ lws | lws CPU/msg ÷ weft-ws |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
   for sc in "${SCENARIOS[@]}"; do
     IFS='|' read -r sid title _ _ depth <<<"$sc"
     [[ "$ONLY" == *"$sid"* ]] || continue
-    ws_cpu=$(median "$sid" weft-ws 6); ws_rate=$(median "$sid" weft-ws 5)
-    r_tcp=$(ratio "$ws_cpu" "$(median "$sid" weft-tcp 6)")
-    r_go=$(ratio "$ws_rate" "$(median "$sid" gorilla 5)")
-    go_target=1.5; (( depth > 1 )) && go_target=10
-    go_cell="$r_go ($(verdict "$r_go" '>=' "$go_target"))"
-    (( depth == 1 || depth == 16 )) || go_cell="$r_go (no target)"
-    echo "| ($sid) $title | $r_tcp ($(verdict "$r_tcp" '<=' 1.2)) | $go_cell" \
-         "| $(ratio "$(median "$sid" gorilla 6)" "$ws_cpu")" \
-         "| $(ratio "$ws_rate" "$(median "$sid" lws 5)") | $(ratio "$(median "$sid" lws 6)" "$ws_cpu") |"
+    for io in $WEFT_IO; do
+      sfx=$(io_suffix "$io")
+      ws_cpu=$(median "$sid" "weft-ws$sfx" 6); ws_rate=$(median "$sid" "weft-ws$sfx" 5)
+      r_tcp=$(ratio "$ws_cpu" "$(median "$sid" "weft-tcp$sfx" 6)")
+      r_go=$(ratio "$ws_rate" "$(median "$sid" gorilla 5)")
+      go_target=1.5; (( depth > 1 )) && go_target=10
+      go_cell="$r_go ($(verdict "$r_go" '>=' "$go_target"))"
+      (( depth == 1 || depth == 16 )) || go_cell="$r_go (no target)"
+      echo "| ($sid) $title | $io | $r_tcp ($(verdict "$r_tcp" '<=' 1.2)) | $go_cell" \
+           "| $(ratio "$(median "$sid" gorilla 6)" "$ws_cpu")" \
+           "| $(ratio "$ws_rate" "$(median "$sid" lws 5)") | $(ratio "$(median "$sid" lws 6)" "$ws_cpu") |"
+    done
   done
 } >"$OUT_MD"
 {
