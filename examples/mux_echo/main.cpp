@@ -11,7 +11,6 @@
 // shared flags (--listen, --loops, --config, --io, ...; see --help).
 #include <sys/resource.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -224,55 +223,34 @@ class ClientEndpoint final : public mux::Endpoint {
 
 // Takes this example's own flags out of argv; the rest goes to
 // weft::parse_command_line. Throws ConfigError on a bad value.
-Options take_own_flags(int& argc, char** argv) {
+Options take_mux_flags(int& argc, char** argv) {
   Options o;
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string_view name = arg.substr(0, arg.find('='));
-    const bool inline_value = name.size() != arg.size();
-    auto value = [&]() -> std::string_view {
-      if (inline_value) return arg.substr(name.size() + 1);
-      if (i + 1 >= argc) throw weft::ConfigError(std::string(name) + ": needs a value");
-      return argv[++i];
-    };
-    auto count = [&](bool zero_ok) {
-      const std::string_view v = value();
-      std::size_t n = 0;
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || end != v.data() + v.size() || (n == 0 && !zero_ok)) {
-        throw weft::ConfigError(std::string(name) + ": expected a " +
-                                (zero_ok ? "number" : "positive number") + ", got \"" +
-                                std::string(v) + "\"");
-      }
-      return n;
-    };
+  weft::take_own_flags(argc, argv, [&o](weft::OwnFlag& f) {
+    const std::string_view name = f.name();
     if (name == "--names") {
-      if (inline_value) throw weft::ConfigError("--names: takes no value");
+      f.no_value();
       o.mux.names = true;
     } else if (name == "--version") {
-      const std::size_t v = count(false);
+      const std::size_t v = f.count();
       if (v != 1 && v != 2) throw weft::ConfigError("--version: must be 1 or 2");
       o.mux.version = static_cast<int>(v);
     } else if (name == "--connect") {
-      o.connect = value();
+      o.connect = f.value();
     } else if (name == "--ca") {
-      o.ca_file = value();
+      o.ca_file = f.value();
     } else if (name == "--streams") {
-      o.streams = count(false);
+      o.streams = f.count();
     } else if (name == "--bytes") {
-      o.bytes = count(true);
+      o.bytes = f.count(/*zero_ok=*/true);
     } else if (name == "--write") {
-      o.write_size = count(false);
+      o.write_size = f.count();
     } else if (name == "--rounds") {
-      o.rounds = count(false);
+      o.rounds = f.count();
     } else {
-      rest.push_back(argv[i]);
+      return false;
     }
-  }
-  for (std::size_t i = 0; i < rest.size(); ++i)
-    argv[i] = rest[i];
-  argc = static_cast<int>(rest.size());
+    return true;
+  });
   return o;
 }
 
@@ -280,7 +258,7 @@ Options take_own_flags(int& argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
-    Options o = take_own_flags(argc, argv);
+    Options o = take_mux_flags(argc, argv);
     // The client only dials, but a weft::Server wants an address to serve.
     const char* client_listen = "tcp://127.0.0.1:0";
     auto cli = weft::parse_command_line(argc, argv,

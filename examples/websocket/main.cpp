@@ -4,11 +4,9 @@
 //   build/examples/websocket --path /echo --max-message 1048576
 //   build/examples/websocket --cert c.pem --key k.pem --listen tls://127.0.0.1:9443   (wss://)
 // Plus the shared flags (--listen, --loops, --config, ...; see --help).
-#include <charconv>
 #include <cstdio>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <weft/weft.hpp>
 #include <weft/ws.hpp>
@@ -29,42 +27,24 @@ struct EchoOptions {
 
 // Takes this example's own flags out of argv; the rest goes to
 // weft::parse_command_line. Throws ConfigError on a bad value.
-EchoOptions take_own_flags(int& argc, char** argv) {
+EchoOptions take_echo_flags(int& argc, char** argv) {
   EchoOptions o;
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string_view name = arg.substr(0, arg.find('='));
-    const bool inline_value = name.size() != arg.size();
-    auto value = [&]() -> std::string_view {
-      if (inline_value) return arg.substr(name.size() + 1);
-      if (i + 1 >= argc) throw weft::ConfigError(std::string(name) + ": needs a value");
-      return argv[++i];
-    };
-    if (name == "--path") {
-      o.path = value();
+  weft::take_own_flags(argc, argv, [&o](weft::OwnFlag& f) {
+    if (f.name() == "--path") {
+      o.path = f.value();
       if (o.path.empty() || o.path.front() != '/') {
         throw weft::ConfigError("--path: must start with /");
       }
-    } else if (name == "--max-message") {
-      const std::string_view v = value();
-      std::size_t n = 0;
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || end != v.data() + v.size() || n == 0) {
-        throw weft::ConfigError("--max-message: expected a positive number of bytes, got \"" +
-                                std::string(v) + "\"");
-      }
-      o.max_message = n;
-    } else if (name == "--no-deflate") {
-      if (inline_value) throw weft::ConfigError("--no-deflate: takes no value");
+    } else if (f.name() == "--max-message") {
+      o.max_message = f.count();
+    } else if (f.name() == "--no-deflate") {
+      f.no_value();
       o.deflate = false;
     } else {
-      rest.push_back(argv[i]);
+      return false;
     }
-  }
-  for (std::size_t i = 0; i < rest.size(); ++i)
-    argv[i] = rest[i];
-  argc = static_cast<int>(rest.size());
+    return true;
+  });
   return o;
 }
 
@@ -91,7 +71,7 @@ class EchoServer final : public weft::http::App {
 
 int main(int argc, char** argv) {
   try {
-    EchoOptions own = take_own_flags(argc, argv);
+    EchoOptions own = take_echo_flags(argc, argv);
     auto cli = weft::parse_command_line(argc, argv, "tcp://127.0.0.1:9001");
     if (cli.help) {
       std::fputs(cli.usage.c_str(), stdout);

@@ -173,4 +173,44 @@ CommandLine parse_command_line(int argc, char** argv, const Config& base) {
   return out;
 }
 
+std::string_view OwnFlag::value() {
+  if (has_inline_) return inline_;
+  if (i_ + 1 >= argc_ || std::string_view(argv_[i_ + 1]).substr(0, 2) == "--") {
+    bad_flag(name_, "needs a value");  // as parse_command_line: a flag is no value
+  }
+  return argv_[++i_];
+}
+
+std::size_t OwnFlag::count(bool zero_ok) {
+  const std::string_view v = value();
+  std::size_t n = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size() || (n == 0 && !zero_ok)) {
+    bad_flag(name_, std::string("expected a ") + (zero_ok ? "number" : "positive number") +
+                        ", got \"" + std::string(v) + "\"");
+  }
+  return n;
+}
+
+void OwnFlag::no_value() const {
+  if (has_inline_) bad_flag(name_, "takes no value");
+}
+
+void take_own_flags(int& argc, char** argv, const std::function<bool(OwnFlag&)>& take) {
+  std::vector<char*> rest;
+  if (argc > 0) rest.push_back(argv[0]);
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const std::string_view name = arg.substr(0, arg.find('='));
+    const bool has_inline = name.size() != arg.size();
+    OwnFlag flag(name, has_inline ? arg.substr(name.size() + 1) : std::string_view(), has_inline, i,
+                 argc, argv);
+    const int at = i;
+    if (!take(flag)) rest.push_back(argv[at]);
+  }
+  for (std::size_t i = 0; i < rest.size(); ++i)
+    argv[i] = rest[i];
+  argc = static_cast<int>(rest.size());
+}
+
 }  // namespace weft

@@ -602,6 +602,64 @@ TEST(CommandLine, NoArgv) {
   EXPECT_CONTAINS(cl.usage, "usage: weft ");
 }
 
+TEST(CommandLine, OwnFlagsAreTakenOutBeforeTheSharedOnes) {
+  Argv a({"--listen", "tcp://127.0.0.1:1", "--size", "10", "--mode=fast", "--quiet", "--loops", "2",
+          "--zero=0"});
+  int argc = a.argc();
+  char** argv = a.argv();
+  std::size_t size = 0, zero = 7;
+  std::string mode;
+  bool quiet = false;
+  weft::take_own_flags(argc, argv, [&](weft::OwnFlag& f) {
+    if (f.name() == "--size") {
+      size = f.count();
+    } else if (f.name() == "--mode") {
+      mode = f.value();
+    } else if (f.name() == "--quiet") {
+      f.no_value();
+      quiet = true;
+    } else if (f.name() == "--zero") {
+      zero = f.count(/*zero_ok=*/true);
+    } else {
+      return false;
+    }
+    return true;
+  });
+  EXPECT_EQ(size, 10u);
+  EXPECT_EQ(mode, "fast");
+  EXPECT_TRUE(quiet);
+  EXPECT_EQ(zero, 0u);
+  ASSERT_EQ(argc, 5);  // prog, --listen URL, --loops 2
+  const CommandLine cl = weft::parse_command_line(argc, argv, kDefaultListen);
+  EXPECT_EQ(cl.config.listen, std::vector<std::string>{"tcp://127.0.0.1:1"});
+  EXPECT_EQ(cl.config.ncpu, 2);
+}
+
+TEST(CommandLine, OwnFlagErrorsNameTheFlag) {
+  auto error_for = [](std::initializer_list<std::string> args) {
+    return error_of([&] {
+      Argv a(args);
+      int argc = a.argc();
+      weft::take_own_flags(argc, a.argv(), [](weft::OwnFlag& f) {
+        if (f.name() == "--n") {
+          (void)f.count();
+        } else if (f.name() == "--on") {
+          f.no_value();
+        } else {
+          return false;
+        }
+        return true;
+      });
+    });
+  };
+  EXPECT_EQ(error_for({"--n"}), "--n: needs a value");
+  EXPECT_EQ(error_for({"--n", "--on"}), "--n: needs a value");
+  EXPECT_EQ(error_for({"--n", "0"}), "--n: expected a positive number, got \"0\"");
+  EXPECT_EQ(error_for({"--n=3x"}), "--n: expected a positive number, got \"3x\"");
+  EXPECT_EQ(error_for({"--on=1"}), "--on: takes no value");
+  EXPECT_EQ(error_for({"--other", "--n", "4"}), "<no error>");
+}
+
 TEST(CommandLine, BadDefaultListenIsRejected) {
   Argv a({});
   EXPECT_THROW(weft::parse_command_line(a.argc(), a.argv(), "nope"), ConfigError);
