@@ -78,7 +78,10 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  /// Runs until stop(); the calling thread becomes the loop thread.
+  /// Runs until stop(); the calling thread becomes the loop thread. A loop
+  /// may be built on one thread and run on another, but once run it belongs
+  /// to that thread: on io_uring, running it again from another thread
+  /// throws std::logic_error (the ring accepts one submitter).
   void run();
   /// Asks the loop to return from run() after the current iteration. Any thread.
   void stop() noexcept;

@@ -13,11 +13,13 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <system_error>
 #include <vector>
 
@@ -236,6 +238,9 @@ class UringPoller final : public Poller {
           rc < 0)
         throw std::system_error(-rc, std::system_category(), "io_uring enable");
       enabled_ = true;
+      owner_ = ::gettid();
+    } else if (deferred_ && owner_ != ::gettid()) {
+      throw_not_owner();
     }
     int rc;
     if (timeout_ms == 0) {
@@ -248,6 +253,7 @@ class UringPoller final : public Poller {
       rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout_ms < 0 ? nullptr : &ts,
                                             nullptr);
     }
+    if (rc == -EEXIST && deferred_) throw_not_owner();  // a recycled thread id fooled the check
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       throw std::system_error(-rc, std::system_category(), "io_uring_enter");
     }
@@ -269,6 +275,11 @@ class UringPoller final : public Poller {
 
  private:
   static std::size_t ring_bytes() { return kBufferCount * sizeof(io_uring_buf); }
+
+  [[noreturn]] static void throw_not_owner() {
+    throw std::logic_error(
+        "weft: an io_uring loop can only be run by the thread that first ran it");
+  }
 
   bool registered(int fd) const noexcept {
     return fd >= 0 && static_cast<std::size_t>(fd) < regs_.size() &&
@@ -420,6 +431,7 @@ class UringPoller final : public Poller {
   io_uring ring_;
   bool deferred_;
   bool enabled_;
+  pid_t owner_ = 0;  // the ring's one submitter thread, once enabled
   io_uring_buf_ring* buf_ring_ = nullptr;
   char* buffers_ = nullptr;
   std::vector<Reg> regs_;

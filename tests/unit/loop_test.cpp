@@ -515,3 +515,33 @@ TEST(EventLoopBackend, UringRunsTimersAndPosts) {
   poster.join();
   EXPECT_EQ(fired.load(), 2);
 }
+
+// An io_uring loop built on one thread runs on another (its ring is enabled
+// by the first run), may run again on that thread, and refuses a third.
+TEST(EventLoopBackend, UringLoopBelongsToTheThreadThatFirstRanIt) {
+  weft::EventLoop loop(weft::IoBackend::io_uring);
+  std::atomic<int> fired{0};
+  auto run_once = [&] {
+    loop.run_after(weft::Millis{1}, [&] {
+      ++fired;
+      loop.stop();
+    });
+    loop.run();
+  };
+  bool refused = false;
+  std::thread owner([&] {
+    run_once();
+    run_once();
+  });
+  owner.join();
+  std::thread other([&] {
+    try {
+      run_once();
+    } catch (const std::logic_error&) {
+      refused = true;
+    }
+  });
+  other.join();
+  EXPECT_EQ(fired.load(), 2);
+  EXPECT_TRUE(refused);
+}
