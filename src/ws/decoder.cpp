@@ -92,9 +92,41 @@ bool Decoder::take_payload(std::string_view piece, DecodeResult& err) {
   return true;
 }
 
+std::string_view Decoder::unmask_piece(std::string_view piece) {
+  if (!masked_) return piece;
+  std::string& buf = unmask_buffer();
+  buf.resize(piece.size());
+  mask_phase_ = static_cast<std::uint8_t>(
+      apply_mask(buf.data(), piece.data(), piece.size(), mask_, mask_phase_));
+  return {buf.data(), piece.size()};
+}
+
 DecodeResult Decoder::feed(std::string_view in, FrameSink& sink) {
   std::size_t pos = 0;
   for (;;) {
+    if (in_frame_ && compressed_) {
+      // A compressed message in pieces: each goes to the sink as it comes.
+      const auto take =
+          static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, in.size() - pos));
+      const std::string_view piece = unmask_piece(in.substr(pos, take));
+      pos += take;
+      frame_left_ -= take;
+      in_frame_ = frame_left_ > 0;
+      const bool last = !in_frame_ && frame_fin_;
+      if (take || last) {
+        const auto op = static_cast<Opcode>(message_op_);
+        if (last) {
+          message_op_ = 0;
+          compressed_ = false;
+          input_left_ = pos < in.size();
+        }
+        const bool go_on = sink.on_compressed_piece(op, piece, last);
+        trim_buffer(unmask_buffer());
+        if (!go_on) return {pos};
+      }
+      if (in_frame_) return {pos};
+      continue;
+    }
     if (in_frame_) {
       const auto take =
           static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, in.size() - pos));
@@ -216,7 +248,7 @@ DecodeResult Decoder::feed(std::string_view in, FrameSink& sink) {
       compressed_ = h.rsv1;
       utf8_.reset();
     }
-    if (!message_) {
+    if (!message_ && !compressed_) {
       message_ = take_message_buffer();
       // Reserve for this frame, not for what a header claims beyond the input.
       message_->reserve(std::min<std::size_t>(len, std::max<std::size_t>(in.size(), 4096)));

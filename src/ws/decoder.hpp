@@ -5,6 +5,10 @@
 // size limit, and UTF-8 in text (checked as the bytes arrive, so a bad
 // sequence fails at once, even mid-fragment).
 //
+// A compressed (RSV1) message is handed out whole when it arrives in one
+// read, and otherwise piece by piece as it arrives (the sink inflates and
+// checks it as it goes): the decoder assembles no compressed bytes.
+//
 // Input is consumed as it arrives: a frame's payload is unmasked piece by
 // piece into the message being assembled, so nothing but a partial header
 // (or a control frame, at most 131 bytes) is left unconsumed. A message that
@@ -36,6 +40,11 @@ class FrameSink {
   /// A whole data message. `compressed`: RSV1 was set (permessage-deflate),
   /// the payload still needs inflating and, for text, UTF-8 checking.
   virtual bool on_message(Opcode op, std::string_view payload, bool compressed) = 0;
+  /// The next piece (unmasked, possibly empty) of a compressed message that
+  /// did not arrive whole in one read; `last`: the message ends here. Only
+  /// each frame's length is checked against the limit: the total, inflated
+  /// or not, is the sink's to bound.
+  virtual bool on_compressed_piece(Opcode op, std::string_view piece, bool last) = 0;
   /// A ping, a pong or a close (close payloads are already validated).
   virtual bool on_control(Opcode op, std::string_view payload) = 0;
 
@@ -57,7 +66,8 @@ class Decoder {
   Decoder& operator=(const Decoder&) = delete;
 
   /// `deflate`: permessage-deflate was agreed (RSV1 allowed on a message's
-  /// first frame). `max_message` bounds a message's (compressed) payload.
+  /// first frame). `max_message` bounds a message's payload (each frame of
+  /// a compressed one).
   void configure(Role role, bool deflate, std::size_t max_message) noexcept {
     role_ = role;
     deflate_ = deflate;
@@ -86,6 +96,8 @@ class Decoder {
   // Unmasks `piece` of the current data frame onto the message; false (with
   // `err` set) on bad UTF-8.
   bool take_payload(std::string_view piece, DecodeResult& err);
+  // Unmasks `piece` of a compressed message into the thread's buffer.
+  std::string_view unmask_piece(std::string_view piece);
 
   // Every idle WebSocket holds one decoder: the small fields are packed so
   // that it stays at 32 bytes.

@@ -191,6 +191,8 @@ bool Inflater::init(int window_bits) noexcept {
 }
 
 Inflater::Result Inflater::run(std::string_view in, std::string& out, std::size_t max) {
+  if (in.empty()) return Result::ok;
+  if (ended_) return Result::error;  // data after the final block
   z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z_.avail_in = static_cast<uInt>(in.size());
   while (z_.avail_in > 0) {
@@ -205,6 +207,7 @@ Inflater::Result Inflater::run(std::string_view in, std::string& out, std::size_
     if (rc == Z_STREAM_END) {
       // A final block ends the stream; nothing may follow it in this message.
       inflateReset(&z_);
+      ended_ = true;
       return z_.avail_in == 0 ? Result::ok : Result::error;
     }
     if (rc == Z_BUF_ERROR && z_.avail_out != 0) return Result::error;  // no progress possible
@@ -213,12 +216,20 @@ Inflater::Result Inflater::run(std::string_view in, std::string& out, std::size_
   return Result::ok;
 }
 
-Inflater::Result Inflater::decompress(std::string_view in, std::string& out, std::size_t max,
-                                      bool reset) {
-  out.clear();
+Inflater::Result Inflater::feed(std::string_view in, std::string& out, std::size_t max) {
   if (!ready_) return Result::error;
-  Result r = run(in, out, max);
-  if (r == Result::ok) r = run(std::string_view(kTail, 4), out, max);
+  const Result r = run(in, out, max);
+  if (r != Result::ok) {
+    inflateReset(&z_);
+    ended_ = false;
+  }
+  return r;
+}
+
+Inflater::Result Inflater::finish(std::string& out, std::size_t max, bool reset) {
+  if (!ready_) return Result::error;
+  // After a final block the stream is over: the tail would only start a new one.
+  Result r = ended_ ? Result::ok : run(std::string_view(kTail, 4), out, max);
   // Output zlib still holds after the tail: keep draining it.
   while (r == Result::ok && z_.avail_out == 0) {
     std::size_t used = out.size();
@@ -231,8 +242,16 @@ Inflater::Result Inflater::decompress(std::string_view in, std::string& out, std
     if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END) r = Result::error;
     if (rc != Z_OK) break;
   }
+  ended_ = false;
   if (reset || r != Result::ok) inflateReset(&z_);
   return r;
+}
+
+Inflater::Result Inflater::decompress(std::string_view in, std::string& out, std::size_t max,
+                                      bool reset) {
+  out.clear();
+  const Result r = feed(in, out, max);
+  return r == Result::ok ? finish(out, max, reset) : r;
 }
 
 // --- per-connection and per-thread contexts -----------------------------------------
@@ -289,6 +308,29 @@ Deflater* Deflate::deflater() {
   reserved += need;
   own_deflater = d.release();
   return own_deflater;
+}
+
+Inflater* Deflate::piecewise_inflater() {
+  if (!peer_no_takeover()) return inflater();
+  if (own_inflater) return own_inflater;
+  // A message in progress is bounded by max_message anyway; its context is
+  // counted but not refused.
+  auto inf = std::make_unique<Inflater>();
+  if (!inf->init(peer_window())) return nullptr;
+  const std::size_t need = inflater_memory(std::max(peer_window(), 9));
+  (void)reserve_deflate_memory(need, static_cast<std::size_t>(-1));  // no limit: cannot fail
+  reserved += need;
+  own_inflater = inf.release();
+  return own_inflater;
+}
+
+void Deflate::drop_piecewise_inflater() noexcept {
+  if (!peer_no_takeover() || !own_inflater) return;
+  delete own_inflater;
+  own_inflater = nullptr;
+  const std::size_t need = inflater_memory(std::max(peer_window(), 9));
+  release_deflate_memory(need);
+  reserved -= need;
 }
 
 Inflater* Deflate::inflater() {

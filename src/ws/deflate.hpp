@@ -1,6 +1,7 @@
 // permessage-deflate (RFC 7692) with zlib: negotiating the parameters from
-// a Sec-WebSocket-Extensions offer, compressing and decompressing whole
-// messages, and counting the memory zlib contexts hold.
+// a Sec-WebSocket-Extensions offer, compressing and decompressing messages
+// (whole, or in pieces as they arrive), and counting the memory zlib
+// contexts hold.
 //
 // A side without context takeover needs no memory between messages, so it
 // uses a context shared by every connection on the thread (reset after each
@@ -16,6 +17,7 @@
 #include <zlib.h>
 
 #include "weft/ws/behavior.hpp"
+#include "ws/inflate_message.hpp"
 
 namespace weft::ws::detail {
 
@@ -78,10 +80,17 @@ class Inflater {
   /// at most `max` bytes. `reset`: no context takeover.
   Result decompress(std::string_view in, std::string& out, std::size_t max, bool reset);
 
+  /// The same in pieces, as a message arrives: feed() appends what `in`
+  /// inflates to onto `out` (at most `max` bytes in all), finish() adds the
+  /// message's end (the 00 00 FF FF tail and what zlib still holds).
+  Result feed(std::string_view in, std::string& out, std::size_t max);
+  Result finish(std::string& out, std::size_t max, bool reset);
+
  private:
   Result run(std::string_view in, std::string& out, std::size_t max);
   z_stream z_{};
   bool ready_ = false;
+  bool ended_ = false;  // a final block ended the message's stream: nothing may follow
 };
 
 /// The permessage-deflate state of one connection (WebSocket::deflate_).
@@ -112,6 +121,15 @@ struct Deflate {
   Deflater* deflater();
   /// The decompressor for the next message, or null if zlib failed.
   Inflater* inflater();
+  /// The decompressor for a message inflated piece by piece across reads.
+  /// The thread's shared one cannot be: another connection may use it
+  /// between two reads. So a peer without context takeover gets a context
+  /// of its own for that message only (counted in deflate_memory() while it
+  /// lives, given back by drop_piecewise_inflater()).
+  Inflater* piecewise_inflater();
+  void drop_piecewise_inflater() noexcept;
+
+  MessageInflater partial;  // the compressed message being inflated piece by piece
 };
 
 /// Per-thread buffers: compressed output for sends, decompressed input for

@@ -31,6 +31,9 @@ class SessionSink final : public FrameSink {
   bool on_message(Opcode op, std::string_view payload, bool compressed) override {
     return s_.on_message(op, payload, compressed);
   }
+  bool on_compressed_piece(Opcode op, std::string_view piece, bool last) override {
+    return s_.on_compressed_piece(op, piece, last);
+  }
   bool on_control(Opcode op, std::string_view payload) override {
     return s_.on_control(op, payload);
   }
@@ -70,6 +73,7 @@ void Session::fail(std::uint16_t code, const char* why) {
 
 void Session::on_closed() {
   decoder_.release();
+  stop_inflating();
   report(close_code_, close_reason_);
 }
 
@@ -115,6 +119,56 @@ bool Session::on_message(Opcode op, std::string_view payload, bool compressed) {
     }
     data = out;
   }
+  deliver(op, data);
+  if (compressed) trim_buffer(inflate_buffer());
+  return still_reading();
+}
+
+// A compressed message that did not arrive whole in one read is inflated
+// as its pieces come, so bad data, bad UTF-8 or an inflated size over the
+// limit fail before the rest is sent. Its context stays with this
+// connection until the message ends (see Deflate::piecewise_inflater).
+bool Session::on_compressed_piece(Opcode op, std::string_view piece, bool last) {
+  MessageInflater& m = deflate_->partial;
+  if (flags_ & kCloseSent) {  // closing: data is ignored, the close is awaited
+    stop_inflating();
+    return true;
+  }
+  const std::size_t max = endpoint_->behavior().options.max_message;
+  if (!m.open()) {
+    Inflater* inf = deflate_->piecewise_inflater();
+    if (!inf) {
+      fail(close_code::internal_error, "no decompressor");
+      return false;
+    }
+    m.begin(inf, op == Opcode::text);
+  }
+  MessageInflater::Status st = m.feed(piece, max);
+  if (st == MessageInflater::Status::ok && last) st = m.finish(max, deflate_->peer_no_takeover());
+  if (st != MessageInflater::Status::ok) {
+    stop_inflating();
+    if (st == MessageInflater::Status::too_big) {
+      fail(close_code::message_too_big, "message over the size limit");
+    } else {
+      fail(close_code::invalid_payload, st == MessageInflater::Status::bad_utf8
+                                            ? "invalid UTF-8 in a text message"
+                                            : "invalid compressed data");
+    }
+    return false;
+  }
+  if (!last) return true;
+  deliver(op, m.data());
+  stop_inflating();
+  return still_reading();
+}
+
+void Session::stop_inflating() noexcept {
+  if (!deflate_) return;
+  deflate_->partial.end();
+  deflate_->drop_piecewise_inflater();
+}
+
+void Session::deliver(Opcode op, std::string_view data) {
   const auto& cb = endpoint_->behavior().on_message;
   if (cb) {
     // More messages in this read: answers are gathered into one send.
@@ -122,8 +176,6 @@ bool Session::on_message(Opcode op, std::string_view payload, bool compressed) {
     cb(*this, data, op);
     flags_ &= static_cast<std::uint16_t>(~kBatching);
   }
-  if (compressed) trim_buffer(inflate_buffer());
-  return still_reading();
 }
 
 bool Session::on_control(Opcode op, std::string_view payload) {

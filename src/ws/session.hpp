@@ -35,6 +35,7 @@ class Session final : public WebSocket {
 
   // What the decoder finds (see FrameSink).
   bool on_message(Opcode op, std::string_view payload, bool compressed);
+  bool on_compressed_piece(Opcode op, std::string_view piece, bool last);
   bool on_control(Opcode op, std::string_view payload);
 
   // Keepalive list on this loop (Endpoint's), null links when not tracked.
@@ -44,6 +45,10 @@ class Session final : public WebSocket {
 
  private:
   void report(std::uint16_t code, std::string_view reason);
+  // A whole message to on_message.
+  void deliver(Opcode op, std::string_view data);
+  // Ends a compressed message inflated in pieces (frees its buffer and context).
+  void stop_inflating() noexcept;
   bool still_reading() const noexcept;
 
   Decoder decoder_;

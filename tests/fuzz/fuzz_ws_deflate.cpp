@@ -4,7 +4,9 @@
 // and echoed in the answer), as compressed message payloads fed to an
 // inflater with and without context takeover (never crash, never exceed
 // the size limit by more than one output step, stay usable afterwards),
-// and as plain data compressed and inflated back (must round-trip exactly).
+// as the same payload inflated in two pieces (whatever inflates whole must
+// inflate to the same bytes in pieces), and as plain data compressed and
+// inflated back (must round-trip exactly).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -60,7 +62,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  // 3. Round trip of the input as a message.
+  // 3. The same payload in two pieces, as a fragmented message arrives.
+  {
+    Inflater whole_inf, piece_inf;
+    check(whole_inf.init(15) && piece_inf.init(15));
+    std::string whole, pieces;
+    const std::size_t cut = size ? data[0] % (size + 1) : 0;
+    const Inflater::Result rw = whole_inf.decompress(in, whole, kMax, true);
+    Inflater::Result rp = piece_inf.feed(in.substr(0, cut), pieces, kMax);
+    if (rp == Inflater::Result::ok) rp = piece_inf.feed(in.substr(cut), pieces, kMax);
+    if (rp == Inflater::Result::ok) rp = piece_inf.finish(pieces, kMax, true);
+    check(pieces.size() <= kMax + 256 * 1024);
+    if (rw == Inflater::Result::ok) check(rp == Inflater::Result::ok && pieces == whole);
+  }
+
+  // 4. Round trip of the input as a message.
   Deflater def;
   Inflater back;
   const int bits = 9 + static_cast<int>(size % 7);

@@ -38,6 +38,14 @@ class Record final : public FrameSink {
     log.append(std::to_string(payload.size())).append(":").append(payload);
     return true;
   }
+  // Pieces of a compressed message, logged as one message when it ends.
+  bool on_compressed_piece(Opcode op, std::string_view piece, bool last) override {
+    partial.append(piece);
+    if (!last) return true;
+    const bool go_on = on_message(op, partial, true);
+    partial.clear();
+    return go_on;
+  }
   bool on_control(Opcode op, std::string_view payload) override {
     check(payload.size() <= 125);
     log.push_back(static_cast<char>(op));
@@ -46,6 +54,7 @@ class Record final : public FrameSink {
     return !stopped;
   }
   std::string log;
+  std::string partial;
   bool stopped = false;  // a close frame ends decoding, as in a session
 };
 

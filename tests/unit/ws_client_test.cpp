@@ -123,6 +123,9 @@ class WsClient : public ::testing::Test {
       if (up.header("X-Token") != "secret") up.reject(401, "no token");
     };
     app.ws("/guarded", guarded);
+    Behavior fragmenting = server_behavior(server_close_code);
+    fragmenting.options.fragment_size = 100;
+    app.ws("/fragmenting", fragmenting);
     server = std::make_unique<TestServer>(app);
   }
   std::string url(std::string_view path) const {
@@ -189,6 +192,33 @@ TEST_F(WsClient, CompressesWithoutContextTakeoverAndSmallWindows) {
   d.server_max_window_bits = 10;
   d.client_max_window_bits = 9;
   expect_compressed_echo(*server, fresh(), url("/echo"), d);
+}
+
+// Compressed messages in 100-byte fragments both ways: the server and the
+// client each inflate them piece by piece as the fragments arrive.
+void expect_fragmented_compressed_echo(TestServer& server, ClientSeen& seen, const std::string& url,
+                                       const DeflateOptions& d) {
+  std::string text;
+  for (int i = 0; i < 300; ++i)
+    text += "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5 " + std::to_string(i * 7919) + " ";
+  Behavior b = client_behavior(seen, {{text, Opcode::text}, {text, Opcode::text}});
+  b.options.deflate = d;
+  b.options.fragment_size = 100;
+  ASSERT_FALSE(connect(server.server(), url, options_for(seen), b));
+  ASSERT_TRUE(wait_until([&] { return seen.message_count() == 2; }));
+  std::lock_guard lock(seen.m);
+  EXPECT_TRUE(seen.compression);
+  EXPECT_EQ(seen.messages[0].first, text);
+  EXPECT_EQ(seen.messages[1].first, text);
+  EXPECT_EQ(seen.errors.load(), 0);
+}
+
+TEST_F(WsClient, FragmentedCompressedMessagesBothWays) {
+  expect_fragmented_compressed_echo(*server, fresh(), url("/fragmenting"), DeflateOptions{});
+  DeflateOptions fresh_contexts;
+  fresh_contexts.server_no_context_takeover = true;
+  fresh_contexts.client_no_context_takeover = true;
+  expect_fragmented_compressed_echo(*server, fresh(), url("/fragmenting"), fresh_contexts);
 }
 
 TEST_F(WsClient, DeflateCanBeTurnedOff) {

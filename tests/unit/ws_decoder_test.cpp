@@ -2,7 +2,8 @@
 // that the bytes decide: each broken rule maps to its close code, every
 // valid stream decodes the same however the input is split (every cut
 // point, one byte at a time), control frames interleave with fragments,
-// and UTF-8 errors are caught in the fragment that holds them.
+// UTF-8 errors are caught in the fragment that holds them, and compressed
+// messages in pieces are handed out as they arrive.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -30,11 +31,20 @@ class Collect final : public FrameSink {
     events.push_back({op, std::string(payload), compressed});
     return !stop_after_message;
   }
+  // Compressed pieces are put back together into one event.
+  bool on_compressed_piece(Opcode op, std::string_view piece, bool last) override {
+    partial.append(piece);
+    if (!last) return true;
+    events.push_back({op, partial, true});
+    partial.clear();
+    return !stop_after_message;
+  }
   bool on_control(Opcode op, std::string_view payload) override {
     events.push_back({op, std::string(payload), false});
     return op != Opcode::close;
   }
   std::vector<Event> events;
+  std::string partial;
   bool stop_after_message = false;
 };
 
@@ -232,6 +242,33 @@ TEST(WsDecoder, Rsv1MarksCompressedMessagesWhenNegotiated) {
             1002);
   // A compressed text payload is not UTF-8 checked before inflating.
   EXPECT_EQ(decode(frame(1, "\xff\xfe", true, true, 0x40), 0, Role::server, true).error, 0);
+}
+
+TEST(WsDecoder, CompressedMessagesInPiecesAreHandedOutAsTheyArrive) {
+  // A fragmented compressed message is not assembled: each piece goes to
+  // the sink unmasked at once (it inflates and checks as it goes).
+  Decoder d;
+  d.configure(Role::server, true, 1000);
+  Collect sink;
+  const std::string first = frame(1, "abc", false, true, 0x40);
+  DecodeResult r = d.feed(first, sink);
+  EXPECT_EQ(r.error, 0);
+  EXPECT_EQ(r.consumed, first.size());
+  EXPECT_EQ(sink.partial, "abc");
+  EXPECT_TRUE(sink.events.empty());
+  EXPECT_EQ(d.held(), 0u);
+  // A frame cut across reads: its first bytes come out before the rest.
+  const std::string second = cont("defgh");
+  r = d.feed(std::string_view(second).substr(0, second.size() - 2), sink);
+  EXPECT_EQ(sink.partial, "abcdef");
+  r = d.feed(std::string_view(second).substr(second.size() - 2), sink);
+  ASSERT_EQ(sink.events.size(), 1u);
+  EXPECT_EQ(sink.events[0], (Event{Opcode::text, "abcdefgh", true}));
+  // Each frame is still checked against the limit at its header.
+  EXPECT_EQ(decode(frame(2, "z", false, true, 0x40) + cont(std::string(1001, 'y')), 0, Role::server,
+                   true, 1000)
+                .error,
+            1009);
 }
 
 TEST(WsDecoder, ClientRoleWantsUnmaskedFrames) {

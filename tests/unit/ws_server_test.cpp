@@ -5,9 +5,10 @@
 // control frames between fragments, every protocol error answered with its
 // close code, both closing handshakes and the close timeout, keepalive
 // pings and dropping a silent peer, permessage-deflate both ways (with and
-// without context takeover), streamed sends, back-pressure with on_drain,
-// a send from another thread, a graceful stop closing with 1001, and
-// every descriptor given back.
+// without context takeover; compressed messages in fragments inflated as
+// they arrive, failing fast on bad UTF-8 or size), streamed sends,
+// back-pressure with on_drain, a send from another thread, a graceful stop
+// closing with 1001, and every descriptor given back.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -551,6 +552,141 @@ TEST_F(WsServer, PermessageDeflateWithoutContextTakeoverAndBombs) {
   EXPECT_EQ(f->opcode, 8);
   EXPECT_EQ(f->close_code(), 1009);
   EXPECT_TRUE(w.wait_closed());
+}
+
+// Compressed messages that arrive in pieces are inflated as they come: the
+// offers for a client that keeps its context and one that does not.
+constexpr const char* kTakeover =
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+constexpr const char* kNoTakeover =
+    "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+    "client_no_context_takeover\r\n";
+
+// `part` compressed and flushed so that it inflates on its own (the first
+// fragment of a longer message; `d` goes on with the rest).
+std::string flushed(weft::ws::detail::Deflater& d, std::string_view part) {
+  std::string z;
+  d.compress(part, z, false);
+  return z + std::string("\0\0\xff\xff", 4);
+}
+
+// `z` (one compressed message) cut into `parts` fragments, RSV1 on the first.
+std::string fragments(std::uint8_t op, std::string_view z, std::size_t parts) {
+  std::string wire;
+  std::size_t at = 0;
+  for (std::size_t k = 1; k <= parts; ++k) {
+    const std::size_t end = k == parts ? z.size() : std::min(z.size(), z.size() * k / parts + k);
+    const std::size_t from = std::min(at, end);
+    wire += frame(k == 1 ? op : 0, z.substr(from, end - from), k == parts, true, k == 1 ? 0x40 : 0);
+    at = std::max(at, end);
+  }
+  return wire;
+}
+
+TEST_F(WsServer, CompressedTextWithBadUtf8FailsInItsFirstFragment) {
+  for (const char* offer : {kTakeover, kNoTakeover}) {
+    WsClient w = WsClient::connect(port, "/deflate", offer);
+    ASSERT_EQ(w.status(), 101);
+    weft::ws::detail::Deflater d;
+    ASSERT_TRUE(d.init(15, 6, 8));
+    w.send(frame(1, flushed(d, "a valid start, then \xff\xfe, more to come"), false, true, 0x40));
+    // The rest of the message is never sent: the close must come now.
+    auto f = w.read_frame();
+    ASSERT_TRUE(f) << offer;
+    EXPECT_EQ(f->opcode, 8);
+    EXPECT_EQ(f->close_code(), 1007);
+    EXPECT_TRUE(w.wait_closed());
+  }
+  EXPECT_TRUE(seen.closed_with(1007));
+}
+
+TEST_F(WsServer, FragmentedCompressedTextRoundTrips) {
+  // Multi-byte characters, so fragments also end inside a character.
+  std::string msg;
+  for (int i = 0; i < 400; ++i)
+    msg += "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5 " + std::to_string(i * 7919) + " ";
+  for (bool takeover : {true, false}) {
+    WsClient w = WsClient::connect(port, "/deflate", takeover ? kTakeover : kNoTakeover);
+    ASSERT_EQ(w.status(), 101);
+    DeflatePeer peer(!takeover);
+    for (std::size_t parts : {2u, 3u, 7u, 64u, 1000u}) {
+      std::string z;
+      ASSERT_TRUE(peer.out.compress(msg, z, !takeover));
+      const std::string wire = fragments(1, z, parts);
+      // In three writes, so that frames are also cut across reads.
+      const std::size_t third = wire.size() / 3;
+      w.send(wire.substr(0, third));
+      w.send(wire.substr(third, third));
+      w.send(wire.substr(2 * third));
+      auto f = w.read_data();
+      ASSERT_TRUE(f) << parts;
+      EXPECT_EQ(f->opcode, 1);
+      EXPECT_EQ(peer.inflate(*f, !takeover), msg) << parts << (takeover ? " takeover" : "");
+    }
+  }
+}
+
+TEST_F(WsServer, PiecewiseInflatingLeavesTheSharedContextAlone) {
+  // A, without context takeover, is halfway through a compressed message
+  // while B uses the thread's shared inflater for whole ones.
+  const std::size_t base = deflate_memory();
+  WsClient a = WsClient::connect(port, "/deflate", kNoTakeover);
+  WsClient b = WsClient::connect(port, "/deflate", kNoTakeover);
+  ASSERT_EQ(a.status(), 101);
+  ASSERT_EQ(b.status(), 101);
+  const std::string msg(3000, 'x');
+  weft::ws::detail::Deflater d;
+  ASSERT_TRUE(d.init(15, 6, 8));
+  const std::string first = flushed(d, msg.substr(0, 1000));
+  std::string rest;
+  ASSERT_TRUE(d.compress(msg.substr(1000), rest, true));
+  a.send(frame(2, first, false, true, 0x40));
+  // A's message holds a context of its own meanwhile, counted.
+  EXPECT_TRUE(
+      wait_until([&] { return deflate_memory() == base + weft::ws::detail::inflater_memory(15); }));
+  DeflatePeer peer(true);
+  for (int i = 0; i < 3; ++i) {
+    b.send(peer.compressed_frame(2, "from b, from b, from b, from b " + std::to_string(i)));
+    auto f = b.read_data();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(peer.inflate(*f, true), "from b, from b, from b, from b " + std::to_string(i));
+  }
+  a.send(cont(rest));
+  auto f = a.read_data();
+  ASSERT_TRUE(f);
+  DeflatePeer back(true);
+  EXPECT_EQ(back.inflate(*f, true), msg);
+  EXPECT_TRUE(wait_until([&] { return deflate_memory() == base; }));
+}
+
+TEST_F(WsServer, CompressedMessageOverTheLimitFailsBeforeItsEnd) {
+  // max_message is 1000 on /small: a first fragment of 30-odd bytes that
+  // inflates to 5000 is refused before any further fragment.
+  WsClient w = WsClient::connect(port, "/small", kTakeover);
+  ASSERT_EQ(w.status(), 101);
+  weft::ws::detail::Deflater d;
+  ASSERT_TRUE(d.init(15, 6, 8));
+  const std::string first = flushed(d, std::string(5000, 'a'));
+  ASSERT_LT(first.size(), 100u);
+  w.send(frame(2, first, false, true, 0x40));
+  auto f = w.read_frame();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->opcode, 8);
+  EXPECT_EQ(f->close_code(), 1009);
+  EXPECT_TRUE(w.wait_closed());
+
+  // Compressed bytes that inflate to nothing count too: empty blocks in
+  // fragments, 1200 bytes in all.
+  WsClient e = WsClient::connect(port, "/small", kNoTakeover);
+  ASSERT_EQ(e.status(), 101);
+  std::string wire = frame(2, std::string("\0\0\xff\xff", 4), false, true, 0x40);
+  for (int i = 0; i < 299; ++i)
+    wire += cont(std::string("\0\0\xff\xff", 4), false);
+  e.send(wire);
+  f = e.read_frame();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->opcode, 8);
+  EXPECT_EQ(f->close_code(), 1009);
 }
 
 TEST_F(WsServer, BackpressureAndDrain) {
