@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -233,12 +234,8 @@ class UringPoller final : public Poller {
 
   void poll(int timeout_ms) override {
     if (!enabled_) {
-      // io_uring_enable_rings() is declared by liburing 2.3 but not exported.
-      if (int rc = io_uring_register(ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
-          rc < 0)
+      if (int rc = enable(); rc < 0)
         throw std::system_error(-rc, std::system_category(), "io_uring enable");
-      enabled_ = true;
-      owner_ = ::gettid();
     } else if (deferred_ && owner_ != ::gettid()) {
       throw_not_owner();
     }
@@ -276,9 +273,20 @@ class UringPoller final : public Poller {
  private:
   static std::size_t ring_bytes() { return kBufferCount * sizeof(io_uring_buf); }
 
+  // Makes the calling thread the ring's one submitter: 0 or -errno.
+  int enable() noexcept {
+    // io_uring_enable_rings() is declared by liburing 2.3 but not exported.
+    const int rc = io_uring_register(ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+    if (rc < 0) return rc;
+    enabled_ = true;
+    owner_ = ::gettid();
+    return 0;
+  }
+
   [[noreturn]] static void throw_not_owner() {
     throw std::logic_error(
-        "weft: an io_uring loop can only be run by the thread that first ran it");
+        "weft: an io_uring loop can only be run by the thread that first ran it "
+        "(or that queued over 1024 operations on it before it ran)");
   }
 
   bool registered(int fd) const noexcept {
@@ -293,8 +301,13 @@ class UringPoller final : public Poller {
 
   io_uring_sqe* next_sqe() noexcept {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    // Before the loop runs, nothing can be submitted (the ring is not
-    // enabled yet) and only a few polls are queued; kQueueDepth is ample.
+    // Before the loop runs the ring is not enabled and nothing can be
+    // submitted. Only a few polls are usually queued by then, but if the
+    // queue fills, the ring is enabled here: this thread becomes its owner.
+    if (!sqe && !enabled_ && enable() < 0) {
+      std::fputs("weft: the kernel refused to enable an io_uring ring\n", stderr);
+      std::abort();  // nothing could ever be submitted: better loud than a hang
+    }
     while (!sqe) {  // the queue is full: hand it to the kernel, then there is room
       io_uring_submit(&ring_);
       sqe = io_uring_get_sqe(&ring_);

@@ -2,6 +2,7 @@
 // queue bound. Each test runs the loop on a std::thread and talks to it only
 // through post() (timers are loop-thread only).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -544,4 +545,34 @@ TEST(EventLoopBackend, UringLoopBelongsToTheThreadThatFirstRanIt) {
   other.join();
   EXPECT_EQ(fired.load(), 2);
   EXPECT_TRUE(refused);
+}
+
+// More registrations than the submission queue holds, made before the loop
+// first runs (its ring is not enabled yet): the ring is enabled early on
+// this thread rather than spinning on a queue it cannot submit.
+TEST(EventLoopBackend, UringTakesMoreRegistrationsThanItsQueueBeforeRunning) {
+  weft::EventLoop loop(weft::IoBackend::io_uring);
+  struct Quiet final : weft::IoWatcher {
+    void on_io(std::uint32_t) override {}
+  } watcher;
+  std::vector<int> fds;
+  for (int i = 0; i < 1100; ++i) {
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    fds.push_back(p[0]);
+    fds.push_back(p[1]);
+    loop.watch(p[0], &watcher, weft::IoWatcher::kReadable);
+  }
+  std::atomic<bool> ran{false};
+  loop.run_after(weft::Millis{1}, [&] {
+    ran = true;
+    loop.stop();
+  });
+  loop.run();
+  EXPECT_TRUE(ran.load());
+  for (std::size_t i = 0; i < fds.size(); i += 2) {
+    loop.unwatch(fds[i]);
+    ::close(fds[i]);
+    ::close(fds[i + 1]);
+  }
 }
