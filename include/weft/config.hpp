@@ -28,6 +28,12 @@ enum class SslMode { plain, tls, both };
 /// when the kernel cannot offload).
 enum class KtlsPolicy { off, automatic, required };
 
+/// Who protects TLS 1.3 records once a server handshake is done
+/// ("tlsRecordLayer"): weft's own record layer, after which the connection's
+/// OpenSSL object is freed (about 2.5 KB per connection instead of 14), or
+/// OpenSSL for the connection's whole life.
+enum class TlsRecordLayer { weft, openssl };
+
 /// Client certificates ("tlsClientAuth").
 enum class ClientAuth { none, request, require };
 
@@ -75,6 +81,7 @@ struct TlsConfig {
   int handshake_timeout_ms = 10000;           ///< "tlsHandshakeTimeout"; 0 = none
   int max_handshakes = 1024;                ///< "tlsMaxHandshakes" in progress per loop; more wait
   KtlsPolicy ktls = KtlsPolicy::automatic;  ///< "ktlsPolicy"
+  TlsRecordLayer record_layer = TlsRecordLayer::weft;  ///< "tlsRecordLayer"
 };
 
 struct Config {

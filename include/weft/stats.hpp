@@ -53,6 +53,7 @@ struct LoopStats {
   Counter ktls_no_kernel;   ///< not offloaded: the kernel has no tls ULP
   Counter ktls_cipher;      ///< not offloaded: cipher/version unsupported
   Counter ktls_declined;    ///< not offloaded: OpenSSL did not engage it
+  Counter tls_own_records;  ///< connections handed from OpenSSL to weft's record layer
 };
 
 /// A plain snapshot (sum over loops).
@@ -63,7 +64,7 @@ struct StatsSnapshot {
                 datagrams_out = 0, datagrams_dropped = 0, accept_errors = 0, fd_exhausted = 0,
                 sbuf_pauses = 0, tls_handshakes = 0, tls_resumed = 0, tls_failed = 0,
                 tls_timeouts = 0, tls_handshaking = 0, ktls_offloaded = 0, ktls_tx_only = 0,
-                ktls_no_kernel = 0, ktls_cipher = 0, ktls_declined = 0;
+                ktls_no_kernel = 0, ktls_cipher = 0, ktls_declined = 0, tls_own_records = 0;
 
   void add(const LoopStats& s) noexcept;
   /// One line: "open=3 accepted=10 closed=7 (peer=5 ...) in=... out=...".

@@ -17,6 +17,9 @@ struct TlsInfo {
   bool ktls_tx = false;        ///< sending runs in the kernel (kTLS)
   bool ktls_rx = false;        ///< receiving runs in the kernel (kTLS)
   std::string ktls_reason;     ///< why not offloaded ("offloaded" when both are)
+  /// Records are protected by weft's own TLS 1.3 layer (tlsRecordLayer
+  /// "weft"), not by OpenSSL; true from the moment it took over.
+  bool own_records = false;
 };
 
 }  // namespace weft

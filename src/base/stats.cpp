@@ -35,6 +35,7 @@ void StatsSnapshot::add(const LoopStats& s) noexcept {
   ktls_no_kernel += s.ktls_no_kernel.get();
   ktls_cipher += s.ktls_cipher.get();
   ktls_declined += s.ktls_declined.get();
+  tls_own_records += s.tls_own_records.get();
 }
 
 std::string StatsSnapshot::to_string() const {
@@ -60,12 +61,14 @@ std::string StatsSnapshot::to_string() const {
   if (tls_handshakes || tls_failed || tls_handshaking) {
     std::snprintf(line, sizeof line,
                   " tls: handshakes=%llu resumed=%llu failed=%llu timeouts=%llu active=%llu "
-                  "ktls: offloaded=%llu tx_only=%llu no_kernel=%llu cipher=%llu declined=%llu",
+                  "own_records=%llu ktls: offloaded=%llu tx_only=%llu no_kernel=%llu cipher=%llu "
+                  "declined=%llu",
                   static_cast<unsigned long long>(tls_handshakes),
                   static_cast<unsigned long long>(tls_resumed),
                   static_cast<unsigned long long>(tls_failed),
                   static_cast<unsigned long long>(tls_timeouts),
                   static_cast<unsigned long long>(tls_handshaking),
+                  static_cast<unsigned long long>(tls_own_records),
                   static_cast<unsigned long long>(ktls_offloaded),
                   static_cast<unsigned long long>(ktls_tx_only),
                   static_cast<unsigned long long>(ktls_no_kernel),

@@ -79,6 +79,7 @@ constexpr std::string_view kSbufNames[] = {"pause", "close"};
 constexpr std::string_view kBackendNames[] = {"epoll", "io_uring", "auto"};
 constexpr std::string_view kSslModeNames[] = {"plain", "tls", "both"};
 constexpr std::string_view kKtlsNames[] = {"off", "auto", "required"};
+constexpr std::string_view kRecordLayerNames[] = {"weft", "openssl"};
 constexpr std::string_view kClientAuthNames[] = {"none", "request", "require"};
 
 template <typename Enum, std::size_t N>
@@ -184,6 +185,9 @@ const Field kFields[] = {
      [](auto n, const json& v, Config& c) { c.tls.max_handshakes = get_int(n, v); }},
     {"ktlsPolicy",
      [](auto n, const json& v, Config& c) { c.tls.ktls = get_enum<KtlsPolicy>(n, v, kKtlsNames); }},
+    {"tlsRecordLayer",
+     [](auto n, const json& v,
+        Config& c) { c.tls.record_layer = get_enum<TlsRecordLayer>(n, v, kRecordLayerNames); }},
     {"httpMaxRequestLine",
      [](auto n, const json& v, Config& c) { c.http.max_request_line = get_size(n, v); }},
     {"httpMaxHeadBytes",
@@ -359,6 +363,7 @@ std::string to_json(const Config& cfg) {
   j["tlsHandshakeTimeout"] = t.handshake_timeout_ms;
   j["tlsMaxHandshakes"] = t.max_handshakes;
   j["ktlsPolicy"] = name(kKtlsNames, t.ktls);
+  j["tlsRecordLayer"] = name(kRecordLayerNames, t.record_layer);
   j["httpMaxRequestLine"] = cfg.http.max_request_line;
   j["httpMaxHeadBytes"] = cfg.http.max_head_bytes;
   j["httpMaxHeaders"] = cfg.http.max_headers;

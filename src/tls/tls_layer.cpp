@@ -26,8 +26,35 @@ std::string drain_errors() {
 }
 }  // namespace
 
+TlsLayer::TlsLayer(SSL* ssl, bool ktls_enabled, bool ktls_required, bool own_records)
+    : ssl_(ssl), ktls_enabled_(ktls_enabled), ktls_required_(ktls_required) {
+  if (own_records && Tls13Handoff::supported() && SSL_is_server(ssl) == 1) {
+    handoff_ = std::make_unique<Tls13Handoff>();
+    handoff_->attach(ssl);
+  }
+}
+
 TlsLayer::~TlsLayer() {
-  SSL_free(ssl_);
+  SSL_free(ssl_);  // (null after a takeover)
+}
+
+void TlsLayer::try_take_over() {
+  if (!handoff_ || write_blocked_) return;
+  if (handoff_->hopeless(ssl_)) {
+    Tls13Handoff::detach(ssl_);
+    handoff_.reset();
+    return;
+  }
+  std::unique_ptr<Tls13Records> records = handoff_->take_over(ssl_);
+  if (!records) return;  // maybe after the next read
+  info_ = std::make_unique<TlsInfo>(info());
+  info_->own_records = true;
+  if (stats_ != nullptr) stats_->tls_own_records.add();
+  Tls13Handoff::detach(ssl_);
+  handoff_.reset();
+  SSL_free(ssl_);  // the socket stays open: SSL_set_fd does not own it
+  ssl_ = nullptr;
+  records_ = std::move(records);
 }
 
 IoStep TlsLayer::failed(int ret, bool handshaking) const {
@@ -78,17 +105,28 @@ IoStep TlsLayer::handshake() {
 }
 
 IoStep TlsLayer::read(char* buf, std::size_t cap) {
+  if (records_) return records_->read(buf, cap);
   ERR_clear_error();
   const int n = SSL_read(ssl_, buf, static_cast<int>(cap > INT_MAX ? INT_MAX : cap));
-  if (n > 0) return {IoWant::none, static_cast<std::size_t>(n), {}};
-  return failed(n, false);
+  if (n <= 0) return failed(n, false);
+  try_take_over();
+  return {IoWant::none, static_cast<std::size_t>(n), {}};
 }
 
 bool TlsLayer::has_pending() const {
+  if (records_) return records_->has_pending();
   return SSL_has_pending(ssl_) == 1;
 }
 
 IoStep TlsLayer::write(const char* data, std::size_t len) {
+  if (records_) return records_->write(data, len);
+  IoStep step = write_with_openssl(data, len);
+  write_blocked_ = step.want == IoWant::write;
+  if (step.want == IoWant::none) try_take_over();
+  return step;
+}
+
+IoStep TlsLayer::write_with_openssl(const char* data, std::size_t len) {
   // Partial writes are on: each SSL_write returns after a record or so, and
   // the caller requeues exactly what was not taken.
   std::size_t done = 0;
@@ -108,12 +146,17 @@ IoStep TlsLayer::write(const char* data, std::size_t len) {
 }
 
 void TlsLayer::shutdown() noexcept {
+  if (records_) {
+    records_->shutdown();
+    return;
+  }
   ERR_clear_error();
   if (SSL_is_init_finished(ssl_)) (void)SSL_shutdown(ssl_);
   drain_errors();
 }
 
 TlsInfo TlsLayer::info() const {
+  if (info_) return *info_;
   TlsInfo t;
   t.version = SSL_get_version(ssl_);
   if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl_)) t.cipher = SSL_CIPHER_get_name(c);
@@ -139,9 +182,13 @@ TlsInfo TlsLayer::info() const {
 }
 
 bool TlsLayer::handshake_done(LoopStats& stats) {
+  stats_ = &stats;
   stats.tls_handshakes.add();
   if (SSL_session_reused(ssl_) == 1) stats.tls_resumed.add();
-  if (!ktls_enabled_) return true;
+  if (!ktls_enabled_) {
+    try_take_over();
+    return true;
+  }
   const KtlsReason reason = ktls_state(ssl_, true).reason;
   switch (reason) {
     case KtlsReason::offloaded:
@@ -168,6 +215,7 @@ bool TlsLayer::handshake_done(LoopStats& stats) {
          to_string(reason));
     return false;
   }
+  try_take_over();
   return true;
 }
 

@@ -11,6 +11,7 @@
 
 #include "tls/ktls.hpp"
 #include "tls/openssl_util.hpp"
+#include "tls/tls13_handoff.hpp"
 #include "tls/tls_layer.hpp"
 #include "weft/error.hpp"
 #include "weft/log.hpp"
@@ -123,6 +124,7 @@ SSL_CTX* TlsServerContext::make_ctx(const TlsCertPair& pair, const char* field) 
     static constexpr unsigned char kSidContext[] = "weft";
     SSL_CTX_set_session_id_context(ctx, kSidContext, sizeof kSidContext - 1);
     if (tickets_) tickets_->install(ctx);
+    if (own_records()) Tls13Handoff::enable(ctx);
     // SSL_OP_NO_TICKET alone makes TLS 1.3 send stateful tickets, which
     // cannot resume without a session cache: send none at all.
     if (cfg_.tickets_disabled) SSL_CTX_set_num_tickets(ctx, 0);
@@ -206,7 +208,8 @@ int TlsServerContext::on_status(SSL* ssl, void* arg) {
 
 std::unique_ptr<SecureLayer> TlsListenerFactory::make(int fd, int /*loop_index*/) {
   return std::make_unique<TlsLayer>(ctx_->new_ssl(fd), ctx_->ktls_enabled(),
-                                    ctx_->config().ktls == KtlsPolicy::required);
+                                    ctx_->config().ktls == KtlsPolicy::required,
+                                    ctx_->own_records());
 }
 
 }  // namespace weft::detail

@@ -28,6 +28,8 @@ class TlsServerContext {
   SSL* new_ssl(int fd) const;
   const TlsConfig& config() const noexcept { return cfg_; }
   bool ktls_enabled() const noexcept { return cfg_.ktls != KtlsPolicy::off; }
+  /// TLS 1.3 connections move to weft's record layer after the handshake.
+  bool own_records() const noexcept { return cfg_.record_layer == TlsRecordLayer::weft; }
   /// The default context (for tests).
   SSL_CTX* default_ctx() const noexcept { return entries_.front().ctx; }
 

@@ -150,6 +150,10 @@ TlsTestClient::TlsTestClient(TlsTestClientOptions opts)
   if (!ctx_) throw std::runtime_error("SSL_CTX_new: " + drain_errors());
   SSL_CTX* ctx = ctx_.get();
   if (opts_.min_version) SSL_CTX_set_min_proto_version(ctx, opts_.min_version);
+  if (!opts_.ciphersuites.empty() &&
+      SSL_CTX_set_ciphersuites(ctx, opts_.ciphersuites.c_str()) != 1) {
+    throw std::runtime_error("TlsTestClient: bad ciphersuites " + opts_.ciphersuites);
+  }
   if (opts_.max_version) SSL_CTX_set_max_proto_version(ctx, opts_.max_version);
   if (!opts_.trusted_ca_pem.empty()) {
     BioPtr bio = mem_bio(opts_.trusted_ca_pem);

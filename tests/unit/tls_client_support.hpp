@@ -46,6 +46,7 @@ struct TlsTestClientOptions {
   int min_version = 0;  ///< TLS1_2_VERSION, TLS1_3_VERSION; 0 = OpenSSL's default
   int max_version = 0;
   std::string sni;                ///< sent as server_name; empty = none
+  std::string ciphersuites;       ///< TLS 1.3 suites offered; empty = OpenSSL's default
   std::vector<std::string> alpn;  ///< offered protocols; empty = no ALPN extension
   std::string cert_pem;           ///< a client certificate (PEM) ...
   std::string key_pem;            ///< ... and its key; empty = none
