@@ -16,6 +16,7 @@
 //
 //   bench-weft-https --port N --cert CERT.pem --key KEY.pem [--loops 1]
 //                    [--body BYTES] [--header-len L] [--tls-max 1.2|1.3]
+//                    [--record-layer weft|openssl]
 //   bench-weft-https --listen tls://127.0.0.1:N ...
 //
 // Prints "listening on tls://127.0.0.1:N" when ready; stops on SIGINT/SIGTERM.
@@ -109,7 +110,8 @@ std::string make_response(std::size_t body, std::size_t header_len) {
 [[noreturn]] void usage(int status) {
   std::fputs(
       "usage: bench-weft-https (--port N | --listen URL) --cert CERT.pem --key KEY.pem\n"
-      "                        [--loops N] [--body BYTES] [--header-len L] [--tls-max 1.2|1.3]\n",
+      "                        [--loops N] [--body BYTES] [--header-len L] [--tls-max 1.2|1.3]\n"
+      "                        [--record-layer weft|openssl]\n",
       status == 0 ? stdout : stderr);
   std::exit(status);
 }
@@ -117,7 +119,7 @@ std::string make_response(std::size_t body, std::size_t header_len) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen, cert, key, tls_max = "1.3";
+  std::string listen, cert, key, tls_max = "1.3", record_layer = "weft";
   int loops = 1;
   std::size_t body = 64, header_len = 0;
   for (int i = 1; i < argc; ++i) {
@@ -141,11 +143,14 @@ int main(int argc, char** argv) {
       header_len = std::strtoull(v, nullptr, 10);
     } else if (a == "--tls-max") {
       tls_max = v;
+    } else if (a == "--record-layer") {
+      record_layer = v;
     } else {
       usage(2);
     }
   }
   if (listen.empty() || cert.empty() || key.empty()) usage(2);
+  if (record_layer != "weft" && record_layer != "openssl") usage(2);
 
   try {
     weft::Config cfg;
@@ -154,6 +159,8 @@ int main(int argc, char** argv) {
     cfg.tls.cert = {cert, key};
     cfg.tls.max_version = tls_max;
     if (tls_max == "1.2") cfg.tls.min_version = "1.2";
+    cfg.tls.record_layer =
+        record_layer == "weft" ? weft::TlsRecordLayer::weft : weft::TlsRecordLayer::openssl;
     HttpsResponder responder(make_response(body, header_len));
     return weft::serve(responder, cfg);
   } catch (const std::exception& e) {

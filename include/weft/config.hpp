@@ -30,7 +30,7 @@ enum class KtlsPolicy { off, automatic, required };
 
 /// Who protects TLS 1.3 records once a server handshake is done
 /// ("tlsRecordLayer"): weft's own record layer, after which the connection's
-/// OpenSSL object is freed (about 2.5 KB per connection instead of 14), or
+/// OpenSSL object is freed (about 3.5 KB per connection instead of 14), or
 /// OpenSSL for the connection's whole life.
 enum class TlsRecordLayer { weft, openssl };
 
