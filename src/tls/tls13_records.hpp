@@ -3,10 +3,9 @@
 // 14 KB with the cipher contexts) for the life of a connection, although
 // after a TLS 1.3 handshake all a server still needs are two AEAD keys, two
 // IVs and two sequence numbers (RFC 8446 §5). This class is those, about
-// 2 KB with the two cipher contexts, and reads and writes the socket itself; it handles what a client
-// may still send (application data, KeyUpdate, alerts) and answers anything
-// else with the alert the RFC names. Only while a record is half received or
-// half sent does it hold a buffer.
+// 2 KB with the two cipher contexts, and reads and writes the socket itself; it handles what a
+// client may still send (application data, KeyUpdate, alerts) and answers anything else with the
+// alert the RFC names. Only while a record is half received or half sent does it hold a buffer.
 #pragma once
 
 #include <openssl/evp.h>
