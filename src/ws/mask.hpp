@@ -1,4 +1,4 @@
-// Masking (RFC 6455 §5.3): XOR with a 4-byte key, eight bytes at a time.
+// Masking (RFC 6455 §5.3): XOR with a 4-byte key, sixteen bytes at a time.
 #pragma once
 
 #include <cstddef>
