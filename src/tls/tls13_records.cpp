@@ -212,6 +212,7 @@ IoStep Tls13Records::read_once(char* buf, std::size_t cap) {
   if (peer_closed_) return {IoWant::eof, 0, {}};
   IoStep step;
   if (!tx_.empty() && !flush(step) && step.want == IoWant::error) return step;
+  if (!answer_key_update(step)) return step;
 
   // Records are opened where they land: in the caller's buffer when a whole
   // record fits there, else in this thread's work area.
@@ -340,12 +341,15 @@ bool Tls13Records::on_handshake(const char* msg, std::size_t len, IoStep& error)
       error = fail(kUnexpectedMessage, "data after a KeyUpdate in the same record");
       return false;
     }
-    if (!read_.next_key() || (request == 1 && !closed_ && !send_key_update())) {
+    if (!read_.next_key()) {
       error = fail(kInternalError, "deriving the next traffic key failed");
       return false;
     }
-    IoStep ignored;
-    if (!tx_.empty()) (void)flush(ignored);  // our answer goes now if it can
+    // Answered before our next data record; requests that come while an
+    // answer still waits in tx_ get that one answer (RFC 8446 §4.6.3), so a
+    // client that asks and never reads cannot make it grow.
+    if (request == 1 && !closed_) key_update_owed_ = true;
+    if (!answer_key_update(error)) return false;
   }
   return true;
 }
@@ -381,6 +385,18 @@ bool Tls13Records::send_key_update() {
   static constexpr char kUpdateNotRequested[] = {kKeyUpdate, 0, 0, 1, 0};
   return queue_control(kHandshake, kUpdateNotRequested, sizeof kUpdateNotRequested) &&
          write_.next_key();
+}
+
+bool Tls13Records::answer_key_update(IoStep& error) {
+  if (!key_update_owed_ || !tx_.empty()) return true;
+  key_update_owed_ = false;
+  if (!send_key_update()) {
+    error = fail(kInternalError, "deriving the next traffic key failed");
+    return false;
+  }
+  IoStep ignored;
+  (void)flush(ignored);  // it goes now if it can, else before anything else
+  return true;
 }
 
 bool Tls13Records::flush(IoStep& step) {
@@ -420,6 +436,11 @@ IoStep Tls13Records::write(const char* data, std::size_t len) {
   // The caller offers again the content of records that were waiting in tx_.
   std::size_t done = std::min(owed_, len);
   owed_ = 0;
+  if (!answer_key_update(step)) return step;
+  if (!tx_.empty() && !flush(step)) {
+    step.bytes = done;
+    return step;
+  }
   if (write_.seq() >= kRecordsPerKey) {
     if (!send_key_update()) return fail(kInternalError, "deriving the next traffic key failed");
     if (!flush(step)) {

@@ -96,6 +96,8 @@ class Tls13Records {
   /// Seals a control record (alert, KeyUpdate) behind any queued ciphertext.
   bool queue_control(std::uint8_t inner_type, const char* content, std::size_t len);
   bool send_key_update();
+  /// Sends the KeyUpdate a client asked for, once nothing waits before it.
+  bool answer_key_update(IoStep& error);
   /// Sends queued ciphertext; false with `step` set if it could not all go.
   bool flush(IoStep& step);
   /// A fatal alert (best effort) and the error the Conn sees.
@@ -111,9 +113,10 @@ class Tls13Records {
   std::size_t owed_ = 0;     ///< content bytes in tx_'s records, reported once it drains
   std::uint8_t hs_[5] = {};  ///< a KeyUpdate split across records
   std::uint8_t hs_len_ = 0;
-  bool peer_closed_ = false;  ///< close_notify received
-  bool closed_ = false;       ///< close_notify sent
-  bool failed_ = false;       ///< a fatal error happened: nothing more moves
+  bool key_update_owed_ = false;  ///< the client asked for a KeyUpdate; not sent yet
+  bool peer_closed_ = false;      ///< close_notify received
+  bool closed_ = false;           ///< close_notify sent
+  bool failed_ = false;           ///< a fatal error happened: nothing more moves
 };
 
 }  // namespace weft::detail

@@ -6,6 +6,7 @@
 // TLS 1.2 and tlsRecordLayer "openssl" stay with OpenSSL.
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <mutex>
@@ -180,6 +181,41 @@ TEST(TlsOwnRecords, FollowsKeyUpdatesBothWays) {
     SSL_set_msg_callback(c.ssl(), nullptr);
   }
   EXPECT_EQ(srv.stats().tls_own_records, 2u);
+}
+
+TEST(TlsOwnRecords, KeyUpdateRequestsFromAClientThatDoesNotReadGetOneAnswer) {
+  // While the socket is full, a client that keeps asking for KeyUpdates
+  // gets one answer (RFC 8446 §4.6.3): nothing piles up in the server.
+  // (No send-buffer limit, so the server keeps reading while its echo of
+  // 6 MB waits for a client that reads only at the end.)
+  EchoHandler h;
+  Config cfg = tls_config();
+  cfg.cli_sbuf_limit = 0;
+  TestServer srv(h, cfg);
+  TlsTestClient c(client_opts());
+  ASSERT_TRUE(c.connect(srv.port())) << c.error();
+  ASSERT_TRUE(echo_ok(c, "x")) << c.error();
+  int received = 0;
+  SSL_set_msg_callback(c.ssl(), count_key_updates);
+  SSL_set_msg_callback_arg(c.ssl(), &received);
+  constexpr int kRequests = 1500;
+  const std::string chunk = pattern(4000);
+  std::string sent;
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_EQ(SSL_key_update(c.ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+    ASSERT_TRUE(c.write_all(chunk)) << c.error();  // carries the KeyUpdate
+    sent += chunk;
+  }
+  const std::string back = c.read_exact(sent.size());
+  ASSERT_EQ(back.size(), sent.size()) << c.error();
+  EXPECT_EQ(back, sent);
+  EXPECT_GE(received, 1);
+  EXPECT_LT(received, kRequests) << "answers were not coalesced while the client did not read";
+  ASSERT_EQ(SSL_key_update(c.ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+  const int before = received;
+  ASSERT_TRUE(echo_ok(c, "after")) << c.error();
+  EXPECT_EQ(received, before + 1);
+  SSL_set_msg_callback(c.ssl(), nullptr);
 }
 
 TEST(TlsOwnRecords, CloseNotifyEndsTheConnectionCleanly) {
