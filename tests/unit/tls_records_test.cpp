@@ -1,7 +1,8 @@
 // weft's own TLS 1.3 record layer (tlsRecordLayer "weft") against OpenSSL's
 // client, the reference: it takes over after the handshake for each suite,
 // with and without session tickets and on resumed sessions; carries data both
-// ways; follows KeyUpdates in both directions and answers those that ask; ends
+// ways, also through the smallest loop buffer; follows KeyUpdates in both
+// directions and answers those that ask (once while it cannot send); ends
 // on close_notify; answers forged and unprotected records with a fatal alert.
 // TLS 1.2 and tlsRecordLayer "openssl" stay with OpenSSL.
 #include <gtest/gtest.h>
@@ -121,6 +122,21 @@ TEST(TlsOwnRecords, EchoesOnEveryTls13Suite) {
     EXPECT_EQ(info->cipher, suite);
     EXPECT_EQ(info->server_name, "localhost");
   }
+}
+
+TEST(TlsOwnRecords, SmallestLoopBufferStillCarriesFullRecords) {
+  // bufSize 4096 is less than one record: records are opened in the
+  // thread's work area and what does not fit waits for the next read.
+  EchoHandler h;
+  Config cfg = tls_config();
+  cfg.buf_size = 4096;
+  TestServer srv(h, cfg);
+  TlsTestClient c(client_opts());
+  ASSERT_TRUE(c.connect(srv.port())) << c.error();
+  ASSERT_TRUE(echo_pattern(c, 2 * kMiB)) << c.error();
+  ASSERT_TRUE(echo_ok(c, "tail")) << c.error();
+  EXPECT_EQ(srv.stats().tls_own_records, 1u);
+  EXPECT_EQ(srv.stats().bytes_in, 2 * kMiB + 4);
 }
 
 TEST(TlsOwnRecords, WithoutTicketsAndOnResumedSessions) {
