@@ -51,8 +51,9 @@ class Conn final : public IoWatcher {
   }
   /// As writev(), for a writer that knows more writes follow in this
   /// callback (a decoder with more messages in the same read): inside a
-  /// callback the bytes are copied into the callback's one send while it
-  /// has room (64 KiB), whatever their size. Elsewhere the same as writev().
+  /// callback the bytes join the callback's one send while it has room
+  /// (64 KiB), whatever their size; pieces of on_data's input are
+  /// referenced rather than copied. Elsewhere the same as writev().
   void writev_batched(std::span<const Bytes> pieces);
   void writev_batched(std::initializer_list<Bytes> pieces) {
     writev_batched(std::span(pieces.begin(), pieces.size()));
@@ -79,6 +80,11 @@ class Conn final : public IoWatcher {
   bool reading_paused() const noexcept;
   /// Unconsumed input weft holds for this connection.
   std::size_t buffered() const noexcept;
+  /// Inside on_data: when `part` lies in the input being delivered, the
+  /// same bytes as writable memory (weft's own buffer), for a decoder that
+  /// transforms consumed bytes in place (unmasking, decrypting); else null.
+  /// Bytes left unconsumed must stay as they came.
+  char* mutable_input(Bytes part) const noexcept;
 
   // --- socket -------------------------------------------------------------
   int fd() const noexcept { return fd_; }
@@ -137,6 +143,7 @@ class Conn final : public IoWatcher {
   void deliver_wake();
   void finish_dispatch() noexcept;
   void flush_cork();
+  void add_to_cork(Bytes piece);
   void write_pieces(std::span<const Bytes> pieces, std::size_t cork_piece);
   void send_now(const Bytes* pieces, std::size_t n);
   void enqueue(const Bytes* pieces, std::size_t n, std::size_t skip);

@@ -30,6 +30,8 @@ constexpr std::size_t kCorkPiece = 4096;
 // The cork never grows past this before it is flushed.
 constexpr std::size_t kCorkLimit = 64 * 1024;
 constexpr std::size_t kMaxIov = 64;
+// Pieces of the delivered input at least this large are corked by reference.
+constexpr std::size_t kCorkRefMin = 1024;
 
 bool would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
@@ -65,6 +67,16 @@ std::size_t Conn::queued() const noexcept {
 
 std::size_t Conn::buffered() const noexcept {
   return in_ ? in_->size() : 0;
+}
+
+// The delivered input is the loop's scratch buffer, the connection's own
+// tail buffer or the TLS layer's plaintext: all weft's writable memory.
+char* Conn::mutable_input(Bytes part) const noexcept {
+  if (worker_->current != this) return nullptr;
+  const Bytes in = worker_->delivering;
+  if (in.empty() || part.data() < in.data() || part.data() + part.size() > in.data() + in.size())
+    return nullptr;
+  return const_cast<char*>(part.data());
 }
 bool Conn::closing() const noexcept {
   return flags_ & (kClosing | kDead);
@@ -187,10 +199,13 @@ void Conn::deliver(Bytes fresh) {
     view = in_->view();
   }
   worker_->current = this;
+  worker_->delivering = view;
   flags_ |= kInOnData;
   std::size_t used = std::min(handler_->on_data(*this, view), view.size());
   flags_ &= static_cast<std::uint32_t>(~kInOnData);
   if (used) worker_->stats().msgs_in.add();
+  flush_cork();  // before the input moves: the cork may point into it
+  worker_->delivering = {};
   if (!(flags_ & kDead)) {
     std::size_t rest = view.size() - used;
     if (in_) {
@@ -206,7 +221,6 @@ void Conn::deliver(Bytes fresh) {
     std::size_t limit = worker_->config().pkt_size_limit;
     if (limit && rest > limit) abort_with(errc::packet_too_large);
   }
-  flush_cork();
   worker_->current = nullptr;
   finish_dispatch();
 }
@@ -267,18 +281,19 @@ void Conn::write_pieces(std::span<const Bytes> pieces, std::size_t cork_piece) {
   // Keep order: behind what is already queued (or a TLS handshake).
   if (out_ || tls_pending_handshake()) return enqueue(pieces.data(), pieces.size(), 0);
   if (worker_->current == this) {
-    Buffer& cork = worker_->cork();
-    if (total <= cork_piece && cork.size() + total <= kCorkLimit) {
+    detail::Cork& cork = worker_->cork();
+    if (total <= cork_piece && cork.size() + total <= kCorkLimit && cork.has_room(pieces.size())) {
       for (Bytes p : pieces)
-        cork.append(p);
+        add_to_cork(p);
       return;
     }
     if (!cork.empty()) {
-      if (pieces.size() < kMaxIov) {  // the gathered bytes and this write together
+      // The gathered bytes and this write together.
+      if (pieces.size() + detail::Cork::kMaxPieces <= kMaxIov) {
         Bytes joined[kMaxIov];
-        joined[0] = cork.view();
-        std::copy(pieces.begin(), pieces.end(), joined + 1);
-        send_now(joined, pieces.size() + 1);
+        const std::size_t k = cork.pieces(joined);
+        std::copy(pieces.begin(), pieces.end(), joined + k);
+        send_now(joined, k + pieces.size());
         cork.clear();
         return;
       }
@@ -289,21 +304,35 @@ void Conn::write_pieces(std::span<const Bytes> pieces, std::size_t cork_piece) {
   send_now(pieces.data(), pieces.size());
 }
 
+// Large pieces of the input being delivered are referenced, not copied.
+void Conn::add_to_cork(Bytes piece) {
+  detail::Cork& cork = worker_->cork();
+  const Bytes in = worker_->delivering;
+  if (piece.size() >= kCorkRefMin && !in.empty() && piece.data() >= in.data() &&
+      piece.data() + piece.size() <= in.data() + in.size()) {
+    cork.append_ref(piece);
+  } else {
+    cork.append_copy(piece);
+  }
+}
+
 void Conn::flush_cork() {
-  Buffer& cork = worker_->cork();
+  detail::Cork& cork = worker_->cork();
   if (cork.empty()) return;
   if (flags_ & (kDead)) {
     cork.clear();
     return;
   }
-  Bytes all = cork.view();
+  Bytes all[detail::Cork::kMaxPieces];
+  const std::size_t n = cork.pieces(all);
   if (out_) {
-    out_->append(all);
+    for (std::size_t i = 0; i < n; ++i)
+      out_->append(all[i]);
     cork.clear();
     after_enqueue();
     return;
   }
-  send_now(&all, 1);
+  send_now(all, n);
   cork.clear();
 }
 
@@ -510,7 +539,10 @@ DetachedConn Conn::detach() {
   d.fd = fd_;
   if (out_) d.unsent.assign(out_->view());
   if (worker_->current == this) {
-    d.unsent.append(worker_->cork().view());
+    Bytes corked[detail::Cork::kMaxPieces];
+    const std::size_t n = worker_->cork().pieces(corked);
+    for (std::size_t i = 0; i < n; ++i)
+      d.unsent.append(corked[i]);
     worker_->cork().clear();
   }
   // Inside on_data the caller holds the input already (`in` covers it).

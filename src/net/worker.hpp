@@ -9,10 +9,12 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "net/buffer.hpp"
+#include "net/cork.hpp"
 #include "weft/address.hpp"
 #include "weft/config.hpp"
 #include "weft/conn.hpp"
@@ -108,8 +110,11 @@ class Worker {
   // --- what Conn borrows from its loop ------------------------------------
   char* scratch() noexcept { return scratch_.get(); }
   std::size_t scratch_size() const noexcept { return scratch_size_; }
-  Buffer& cork() noexcept { return cork_; }
+  Cork& cork() noexcept { return cork_; }
   Conn* current = nullptr;  ///< the connection whose callback is running
+  /// The input current's on_data is reading: untouched until the cork is
+  /// flushed, so the cork may point into it rather than copy.
+  std::string_view delivering;
   void touch(Conn& c) noexcept;
   void schedule_wake(Conn& c);
 
@@ -161,7 +166,7 @@ class Worker {
   LoopStats stats_;
   std::unique_ptr<char[]> scratch_;
   std::size_t scratch_size_;
-  Buffer cork_;
+  Cork cork_;
 
   std::array<std::atomic<Chunk*>, kMaxChunks> chunks_{};
   std::uint32_t chunk_count_ = 0;

@@ -101,7 +101,7 @@ std::string_view Decoder::unmask_piece(std::string_view piece) {
   return {buf.data(), piece.size()};
 }
 
-DecodeResult Decoder::feed(std::string_view in, FrameSink& sink) {
+DecodeResult Decoder::feed(std::string_view in, FrameSink& sink, bool in_place) {
   std::size_t pos = 0;
   for (;;) {
     if (in_frame_ && compressed_) {
@@ -221,17 +221,21 @@ DecodeResult Decoder::feed(std::string_view in, FrameSink& sink) {
     const bool starts = h.opcode != static_cast<std::uint8_t>(Opcode::continuation);
 
     // Fast path: a whole unfragmented message in this input.
+    // Unmasked where it lies when the caller allows, else into the
+    // thread's buffer; an unmasked payload is shown where it lies.
     if (starts && h.fin && in.size() - pos - h.size >= len) {
       std::string& buf = unmask_buffer();
-      buf.resize(len);
       const char* src = in.data() + pos + h.size;
-      if (h.masked) {
+      const char* payload = src;
+      if (h.masked && in_place) {
+        apply_mask(const_cast<char*>(src), src, len, h.mask, 0);
+      } else if (h.masked) {
+        buf.resize(len);
         apply_mask(buf.data(), src, len, h.mask, 0);
-      } else if (len) {
-        std::memcpy(buf.data(), src, len);
+        payload = buf.data();
       }
       pos += h.size + len;
-      const std::string_view msg(buf.data(), len);
+      const std::string_view msg(payload, len);
       if (h.opcode == static_cast<std::uint8_t>(Opcode::text) && !h.rsv1 &&
           !Utf8Validator::valid(msg)) {
         return fail(pos, close_code::invalid_payload, "invalid UTF-8 in a text message");

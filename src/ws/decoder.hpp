@@ -75,8 +75,10 @@ class Decoder {
   }
 
   /// Decodes as much of `in` as makes sense. After an error the decoder
-  /// must not be fed again.
-  DecodeResult feed(std::string_view in, FrameSink& sink);
+  /// must not be fed again. `in_place`: `in` is the caller's writable
+  /// memory, and a whole masked message is unmasked where it lies (the
+  /// consumed bytes change; the rest stay as they came).
+  DecodeResult feed(std::string_view in, FrameSink& sink, bool in_place = false);
 
   /// Inside on_message: more input follows the message in this feed (the
   /// sink may batch its answers).

@@ -47,7 +47,7 @@ std::size_t Session::on_data(Bytes in) {
   flags_ |= kSeenInput;
   if (!still_reading()) return in.size();  // after the close frame nothing counts
   SessionSink sink(*this);
-  const DecodeResult r = decoder_.feed(in, sink);
+  const DecodeResult r = decoder_.feed(in, sink, conn_->mutable_input(in) != nullptr);
   if (r.error) {
     fail(r.error, r.reason);
     return in.size();

@@ -57,7 +57,7 @@ struct Outcome {
 // Feeds `wire` in pieces of `step` bytes (0: all at once), keeping the
 // unconsumed tail like Conn does.
 Outcome decode(const std::string& wire, std::size_t step = 0, Role role = Role::server,
-               bool deflate = false, std::size_t max = 1 << 20) {
+               bool deflate = false, std::size_t max = 1 << 20, bool in_place = false) {
   Decoder d;
   d.configure(role, deflate, max);
   Collect sink;
@@ -68,7 +68,7 @@ Outcome decode(const std::string& wire, std::size_t step = 0, Role role = Role::
     const std::size_t n = step ? std::min(step, wire.size() - fed) : wire.size() - fed;
     held += wire.substr(fed, n);
     fed += n;
-    const DecodeResult r = d.feed(held, sink);
+    const DecodeResult r = d.feed(held, sink, in_place);
     out.consumed += r.consumed;
     if (r.error) {
       out.error = r.error;
@@ -120,6 +120,55 @@ TEST(WsDecoder, EverySplitPointGivesTheSameMessages) {
     EXPECT_EQ(o.error, 0) << step;
     EXPECT_EQ(o.events, whole.events) << step;
   }
+}
+
+TEST(WsDecoder, UnmaskingInPlaceGivesTheSameMessages) {
+  std::string big(70000, 'x');
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<char>('a' + i % 26);
+  const std::string wire = binary(std::string(3000, 'm')) + text("caf\xc3\xa9") +
+                           text("\xce\xba", false) + cont("\xcf\x83") + binary(big) +
+                           frame(9, "pi") + text(std::string(200, 'q'));
+  const Outcome whole = decode(wire);
+  ASSERT_EQ(whole.error, 0);
+  ASSERT_EQ(whole.events.size(), 6u);
+  for (std::size_t step : {0u, 1u, 3u, 126u, 4096u, 65536u}) {
+    const Outcome o = decode(wire, step, Role::server, false, 1 << 20, /*in_place=*/true);
+    EXPECT_EQ(o.error, 0) << step;
+    EXPECT_EQ(o.events, whole.events) << step;
+  }
+}
+
+// A whole message is handed out where it lies; the unconsumed rest (a
+// message still arriving) keeps its masked bytes.
+class PayloadAt final : public FrameSink {
+ public:
+  bool on_message(Opcode, std::string_view payload, bool) override {
+    at.push_back(payload.data());
+    return true;
+  }
+  bool on_compressed_piece(Opcode, std::string_view, bool) override { return true; }
+  bool on_control(Opcode, std::string_view) override { return true; }
+  std::vector<const char*> at;
+};
+
+TEST(WsDecoder, UnmaskingInPlaceLeavesTheRestAsItCame) {
+  const std::string first = binary(std::string(2000, 'f'));
+  const std::string second = binary(std::string(5000, 's'));
+  std::string input = first + second.substr(0, 100);
+  const std::string tail = input.substr(first.size());
+  Decoder d;
+  d.configure(Role::server, false, 1 << 20);
+  PayloadAt sink;
+  const DecodeResult r = d.feed(input, sink, /*in_place=*/true);
+  EXPECT_EQ(r.error, 0);
+  ASSERT_EQ(sink.at.size(), 1u);
+  EXPECT_EQ(sink.at[0], input.data() + first.size() - 2000);  // inside the input
+  EXPECT_EQ(input.substr(first.size() - 2000, 2000), std::string(2000, 'f'));
+  // The second message's start is copied into the decoder's own buffer as
+  // it streams in (or left for the next read): either way, not changed.
+  EXPECT_GE(r.consumed, first.size());
+  EXPECT_EQ(input.substr(first.size()), tail);
 }
 
 TEST(WsDecoder, LeavesOnlySmallPiecesUnconsumed) {
