@@ -92,7 +92,7 @@ struct Config {
   /// Balancing for shared acceptors ("lbStrategy": rr|random|leastconn|hash).
   LbStrategy lb_strategy = LbStrategy::rr;
   /// Per-loop read buffer in bytes ("bufSize").
-  std::size_t buf_size = 64 * 1024;
+  std::size_t buf_size = 128 * 1024;
   /// Cross-thread task queue bound per loop ("chanSize"); 0 = unbounded.
   std::size_t chan_size = 65536;
   /// Most unconsumed input a connection may hold ("pktSizeLimit"); 0 = no limit.

@@ -30,10 +30,10 @@ namespace weft::detail {
 namespace {
 
 constexpr unsigned kQueueDepth = 1024;
-// 128 x 64 KiB: one receive takes what one epoll read would (bufSize's
+// 64 x 128 KiB: one receive takes what one epoll read would (bufSize's
 // default), so bulk transfers cost no more completions than reads.
-constexpr unsigned kBufferCount = 128;  // a power of two (ring mask)
-constexpr std::size_t kBufferSize = 64 * 1024;
+constexpr unsigned kBufferCount = 64;  // a power of two (ring mask)
+constexpr std::size_t kBufferSize = 128 * 1024;
 constexpr std::size_t kChunkSize = 64 * 1024;
 // Sends up to this size are copied and queued; larger ones are written
 // directly by the caller: their copy would cost more than the system call

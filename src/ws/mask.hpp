@@ -1,8 +1,11 @@
-// Masking (RFC 6455 §5.3): XOR with a 4-byte key, sixteen bytes at a time.
+// Masking (RFC 6455 §5.3): XOR with a 4-byte key, a vector register at a
+// time. The widest form the CPU runs is picked once (AVX-512 on x86-64 where
+// present, else sixteen bytes at a time).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace weft::ws::detail {
 
@@ -11,6 +14,17 @@ namespace weft::ws::detail {
 /// for the byte after the last.
 unsigned apply_mask(char* dst, const char* src, std::size_t n, const std::uint8_t key[4],
                     unsigned phase) noexcept;
+
+using MaskFn = unsigned (*)(char* dst, const char* src, std::size_t n, const std::uint8_t key[4],
+                            unsigned phase) noexcept;
+
+/// One way of masking, for tests and benchmarks.
+struct MaskImpl {
+  const char* name;
+  MaskFn fn;
+};
+/// Every form this CPU can run, the one apply_mask uses first.
+std::span<const MaskImpl> mask_implementations() noexcept;
 
 }  // namespace weft::ws::detail
 

@@ -116,6 +116,39 @@ TEST(WsMask, MatchesTheByteByByteDefinitionAtEverySizeAndPhase) {
   }
 }
 
+// Every form this CPU runs (AVX-512 where present, and the portable one),
+// at every alignment, across the sizes where each switches loops.
+TEST(WsMask, EveryImplementationAgrees) {
+  const auto impls = mask_implementations();
+  ASSERT_FALSE(impls.empty());
+  EXPECT_STREQ(impls.back().name, "vec16");
+  std::mt19937 rng(11);
+  const std::uint8_t key[4] = {0x01, 0x80, 0xff, 0x5a};
+  std::string buf(4096 + 64, '\0');
+  for (auto& c : buf)
+    c = static_cast<char>(rng());
+  for (const MaskImpl& impl : impls) {
+    for (std::size_t n :
+         {0u, 1u, 15u, 63u, 64u, 65u, 127u, 128u, 129u, 191u, 192u, 255u, 1000u, 4096u}) {
+      for (std::size_t align = 0; align < 64; align += 7) {
+        for (unsigned phase = 0; phase < 4; ++phase) {
+          const std::string src = buf.substr(align, n);
+          std::string want = src;
+          for (std::size_t i = 0; i < n; ++i)
+            want[i] = static_cast<char>(src[i] ^ key[(phase + i) % 4]);
+          std::string out = buf;
+          const unsigned next = impl.fn(out.data() + align, out.data() + align, n, key, phase);
+          ASSERT_EQ(out.substr(align, n), want)
+              << impl.name << " n " << n << " align " << align << " phase " << phase;
+          EXPECT_EQ(out.substr(0, align), buf.substr(0, align)) << impl.name;  // nothing else
+          EXPECT_EQ(out.substr(align + n), buf.substr(align + n)) << impl.name;
+          EXPECT_EQ(next, (phase + n) % 4);
+        }
+      }
+    }
+  }
+}
+
 TEST(WsMask, PiecewiseEqualsWhole) {
   // A payload unmasked in pieces (as reads split it) equals one pass.
   const std::uint8_t key[4] = {9, 8, 7, 6};
