@@ -112,7 +112,7 @@ void Session::transport_closed(std::error_code why) {
   if (!error_) {
     if (why && why != weft::make_error_code(weft::errc::aborted)) {
       error_ = why;
-    } else if (tail_) {
+    } else if (tail_ || psh_left_) {
       error_ = make_error_code(errc::truncated_frame);
     }
   }

@@ -9,15 +9,41 @@
 #include "weft/mux/frame.hpp"
 
 namespace weft::mux {
+namespace {
+// A cut data frame with less payload than this stays with the transport
+// until it is whole: copying a small tail costs less than an extra piece.
+constexpr std::size_t kMinPiece = 512;
+}  // namespace
 
 std::size_t Session::feed(Bytes in) {
   Entry e(*this);
   if (ended_ || closing_) return in.size();  // dropping the rest of a failed session
   if (!in.empty()) data_seen_ = true;
   std::size_t used = 0;
+  if (psh_left_ && !in.empty()) {  // the rest of a data frame begun in an earlier read
+    const std::size_t n = std::min<std::size_t>(psh_left_, in.size());
+    psh_left_ -= static_cast<std::uint32_t>(n);
+    used = n;
+    if (!handle_piece(psh_stream_, in.substr(0, n))) return in.size();
+  }
   while (!ended_ && !closing_) {
     Decoded d = decode_frame(in.substr(used), cfg_.version, cfg_.names);
-    if (d.status == Decoded::need_more) break;
+    if (d.status == Decoded::need_more) {
+      // A large data frame cut by the read: its payload so far goes to the
+      // stream now (a stream is a byte stream), so the transport keeps no
+      // tail and copies none of the next read onto one.
+      const Bytes rest = in.substr(used);
+      if (rest.size() >= kHeaderSize + kMinPiece) {
+        const FrameHeader h = decode_header(rest.data());
+        if (h.cmd == Cmd::psh) {  // (decode_frame checked the header)
+          psh_left_ = static_cast<std::uint32_t>(h.length - (rest.size() - kHeaderSize));
+          psh_stream_ = h.stream_id;
+          used = in.size();
+          if (!handle_piece(h.stream_id, rest.substr(kHeaderSize))) return in.size();
+        }
+      }
+      break;
+    }
     if (d.status == Decoded::bad) {
       fail(d.error);
       return in.size();
@@ -59,6 +85,13 @@ bool Session::handle_frame(const Frame& f) {
       if (Stream* s = find()) handle_upd(*s, f.payload);
       break;
   }
+  return !ended_ && !closing_;
+}
+
+// A piece of a PSH frame's payload; false when the session ended.
+bool Session::handle_piece(std::uint32_t id, Bytes piece) {
+  auto it = streams_.find(id);
+  if (it != streams_.end()) push_data(*it->second, piece);
   return !ended_ && !closing_;
 }
 

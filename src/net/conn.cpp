@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "loop/poller.hpp"
 #include "net/buffer.hpp"
@@ -169,11 +170,21 @@ void Conn::send_completed(const Completion& done) {
 void Conn::handle_readable() {
   if (flags_ & kSniffing) return sniff();
   if (tls_) return (flags_ & kHandshaking) ? tls_handshake() : tls_readable();
-  ssize_t n = ::read(fd_, worker_->scratch(), worker_->scratch_size());
+  char* buf = worker_->scratch();
+  const std::size_t cap = worker_->scratch_size();
+  // A short unconsumed tail goes to the front of the loop's buffer and the
+  // read lands after it: the tail is copied, not every fresh byte onto it.
+  std::size_t held = 0;
+  if (in_ && in_->size() <= cap / 2 && !(flags_ & kHeldInput)) {
+    held = in_->size();
+    std::memcpy(buf, in_->data(), held);
+  }
+  ssize_t n = ::read(fd_, buf + held, cap - held);
   if (n > 0) {
     worker_->stats().bytes_in.add(static_cast<std::uint64_t>(n));
     worker_->touch(*this);
-    deliver(Bytes(worker_->scratch(), static_cast<std::size_t>(n)));
+    if (held) in_->clear();  // its bytes are in the loop's buffer now
+    deliver(Bytes(buf, held + static_cast<std::size_t>(n)));
     return;
   }
   if (n == 0) return peer_eof();
@@ -194,7 +205,8 @@ void Conn::peer_eof() {
 
 void Conn::deliver(Bytes fresh) {
   Bytes view = fresh;
-  if (in_) {
+  const bool from_tail = in_ && !in_->empty();
+  if (from_tail) {
     in_->append(fresh);
     view = in_->view();
   }
@@ -208,15 +220,17 @@ void Conn::deliver(Bytes fresh) {
   worker_->delivering = {};
   if (!(flags_ & kDead)) {
     std::size_t rest = view.size() - used;
-    if (in_) {
-      if (rest == 0) {
-        delete in_;
-        in_ = nullptr;
-      } else {
-        in_->consume(used);
-      }
+    if (from_tail && rest) {
+      in_->consume(used);
     } else if (rest) {
-      in_ = new Buffer(view.substr(used));
+      if (in_) {
+        in_->append(view.substr(used));  // an emptied tail buffer, reused
+      } else {
+        in_ = new Buffer(view.substr(used));
+      }
+    } else {
+      delete in_;
+      in_ = nullptr;
     }
     std::size_t limit = worker_->config().pkt_size_limit;
     if (limit && rest > limit) abort_with(errc::packet_too_large);

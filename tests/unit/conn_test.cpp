@@ -616,6 +616,38 @@ TEST(ConnFraming, RandomChunksManyMessagesPerRead) {
   EXPECT_GT(fh.calls_with_leftover.load(), 0);
 }
 
+// Messages up to 200 KB in chunks up to 150 KB: tails shorter and longer
+// than half the loop's buffer (the short ones are read after, the long ones
+// grow in the connection's own buffer).
+TEST(ConnFraming, LargeMessagesAcrossReads) {
+  FramingHandler fh;
+  TestServer srv(fh);
+  Client cl = Client::tcp(srv.port());
+  constexpr std::uint32_t kMessages = 300;
+  std::mt19937 rng(11);
+  std::string stream;
+  for (std::uint32_t i = 0; i < kMessages; ++i) {
+    stream += frame(i, std::uniform_int_distribution<std::size_t>(4, 200000)(rng));
+  }
+  std::string acks;
+  Threads reader;
+  reader.spawn([&] { acks = cl.recv_exact(4 * kMessages, 20s); });
+  for (std::size_t pos = 0; pos < stream.size();) {
+    const std::size_t n =
+        std::min(stream.size() - pos, std::uniform_int_distribution<std::size_t>(1, 150000)(rng));
+    ASSERT_EQ(cl.send_all(std::string_view(stream).substr(pos, n)), n);
+    pos += n;
+  }
+  reader.join();
+  ASSERT_EQ(acks.size(), 4u * kMessages);
+  for (std::uint32_t i = 0; i < kMessages; ++i)
+    ASSERT_EQ(read_be32(acks.data() + 4 * i), i);
+  std::lock_guard lock(fh.mu);
+  ASSERT_EQ(fh.seen.size(), kMessages);
+  EXPECT_EQ(fh.errors.load(), 0);
+  EXPECT_GT(fh.calls_with_leftover.load(), 0);
+}
+
 // =====================================================================================
 // 3. 64 MiB echoed to a slow reader.
 // =====================================================================================

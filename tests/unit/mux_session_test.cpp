@@ -345,6 +345,84 @@ TEST(MuxSession, TruncatedFrameAtCloseIsAnError) {
   EXPECT_EQ(h.session_error, errc::truncated_frame);
 }
 
+// A data frame cut by reads: once its header and a fair piece of payload
+// are in, the session takes what is there (nothing is left with the
+// transport) and hands the rest to the stream as it comes.
+TEST(MuxSession, DataFramesCutByReadsArriveInPieces) {
+  for (int version : {1, 2}) {
+    EventLoop loop;
+    MemTransport t(loop);
+    Recorder h;
+    Config cfg;
+    cfg.version = version;
+    cfg.keepalive_disabled = true;
+    Session s(t, Role::server, h, cfg);
+    s.start();
+    std::string wire(kHeaderSize, '\0');
+    encode_header(wire.data(), version, Cmd::syn, 0, 3);
+    std::string payload;
+    for (int f = 0; f < 3; ++f) {
+      std::string body =
+          weft::test::pattern(f == 1 ? 300 : 40000, static_cast<std::uint64_t>(f) * 100000);
+      std::string hdr(kHeaderSize, '\0');
+      encode_header(hdr.data(), version, Cmd::psh, static_cast<std::uint16_t>(body.size()), 3);
+      wire += hdr + body;
+      payload += body;
+    }
+    // Every cut point around a frame boundary and inside payloads, in two
+    // feeds; then in uneven reads.
+    for (std::size_t cut : {1u, 7u, 8u, 9u, 100u, 519u, 520u, 521u, 30000u, 40007u, 40008u, 40016u,
+                            40100u, 40317u, 40324u, 40340u, 41000u}) {
+      Recorder h2;
+      Session s2(t, Role::server, h2, cfg);
+      s2.start();
+      std::string held = wire.substr(0, cut);
+      std::size_t used = s2.feed(held);
+      held.erase(0, used);
+      held += wire.substr(cut);
+      used = s2.feed(held);
+      EXPECT_EQ(used, held.size()) << "cut " << cut;
+      EXPECT_EQ(h2.data[3], payload) << "version " << version << " cut " << cut;
+      EXPECT_FALSE(t.aborted);
+    }
+    std::string held;
+    std::size_t pieces = 0;
+    for (std::size_t at = 0; at < wire.size();) {
+      const std::size_t n = std::min<std::size_t>(wire.size() - at, 9000);
+      held += wire.substr(at, n);
+      at += n;
+      const std::size_t used = s.feed(held);
+      held.erase(0, used);
+      if (used) ++pieces;
+      // A cut frame is never held back once a piece of it is here.
+      EXPECT_LT(held.size(), kHeaderSize + 512) << "at " << at;
+    }
+    EXPECT_TRUE(held.empty());
+    EXPECT_EQ(h.data[3], payload) << "version " << version;
+    EXPECT_GT(pieces, 5u);
+    EXPECT_FALSE(t.aborted);
+  }
+}
+
+TEST(MuxSession, TruncatedFrameTakenInPiecesIsAnErrorAtClose) {
+  EventLoop loop;
+  MemTransport t(loop);
+  Recorder h;
+  Config cfg;
+  cfg.keepalive_disabled = true;
+  Session s(t, Role::server, h, cfg);
+  s.start();
+  std::string in(kHeaderSize, '\0');
+  encode_header(in.data(), 1, Cmd::syn, 0, 3);
+  std::string psh(kHeaderSize, '\0');
+  encode_header(psh.data(), 1, Cmd::psh, 5000, 3);
+  in += psh + std::string(2000, 'p');
+  EXPECT_EQ(s.feed(in), in.size());
+  EXPECT_EQ(h.data[3], std::string(2000, 'p'));
+  s.transport_closed({});
+  EXPECT_EQ(h.session_error, errc::truncated_frame);
+}
+
 TEST(MuxSession, NamesTravelInTheSyn) {
   Config cfg;
   cfg.names = true;

@@ -99,6 +99,7 @@ class Session {
 
   // receiving (session_recv.cpp)
   bool handle_frame(const Frame& f);
+  bool handle_piece(std::uint32_t id, Bytes piece);
   void accept_stream(std::uint32_t id, Bytes name);
   void push_data(Stream& s, Bytes payload);
   void deliver(Stream& s);
@@ -144,9 +145,11 @@ class Session {
   bool go_away_ = false;          // our stream ids ran out
   int depth_ = 0;                 // nested entry points
   std::uint32_t next_id_;
-  std::size_t buffered_ = 0;     // sum of rbuf_ sizes
-  std::size_t tail_ = 0;         // partial frame left with the transport
-  std::size_t send_queued_ = 0;  // sum of the streams' queued output
+  std::size_t buffered_ = 0;      // sum of rbuf_ sizes
+  std::size_t tail_ = 0;          // partial frame left with the transport
+  std::uint32_t psh_left_ = 0;    // payload bytes still to come of a PSH taken in pieces
+  std::uint32_t psh_stream_ = 0;  // whose PSH that is
+  std::size_t send_queued_ = 0;   // sum of the streams' queued output
   std::error_code error_;
   std::error_code open_error_;
   void* context_ = nullptr;
