@@ -11,6 +11,7 @@
 // report, so their code is the same as on epoll.
 #include <liburing.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -236,7 +237,7 @@ class UringPoller final : public Poller {
     if (!enabled_) {
       if (int rc = enable(); rc < 0)
         throw std::system_error(-rc, std::system_category(), "io_uring enable");
-    } else if (deferred_ && owner_ != ::gettid()) {
+    } else if (deferred_ && !::pthread_equal(owner_, ::pthread_self())) {
       throw_not_owner();
     }
     int rc;
@@ -279,7 +280,7 @@ class UringPoller final : public Poller {
     const int rc = io_uring_register(ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
     if (rc < 0) return rc;
     enabled_ = true;
-    owner_ = ::gettid();
+    owner_ = ::pthread_self();
     return 0;
   }
 
@@ -444,7 +445,9 @@ class UringPoller final : public Poller {
   io_uring ring_;
   bool deferred_;
   bool enabled_;
-  pid_t owner_ = 0;  // the ring's one submitter thread, once enabled
+  // The ring's one submitter thread, once enabled (pthread_self(): gettid()
+  // would be a system call on every wait).
+  pthread_t owner_{};
   io_uring_buf_ring* buf_ring_ = nullptr;
   char* buffers_ = nullptr;
   std::vector<Reg> regs_;
