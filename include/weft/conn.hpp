@@ -52,8 +52,10 @@ class Conn final : public IoWatcher {
   /// As writev(), for a writer that knows more writes follow in this
   /// callback (a decoder with more messages in the same read): inside a
   /// callback the bytes join the callback's one send while it has room
-  /// (64 KiB), whatever their size; pieces of on_data's input are
-  /// referenced rather than copied. Elsewhere the same as writev().
+  /// (256 KiB in all) when that costs no copy of a large piece: pieces of
+  /// on_data's input are referenced, pieces under 1 KiB copied; a write with
+  /// a large piece from elsewhere is sent as by writev(). Elsewhere the same
+  /// as writev().
   void writev_batched(std::span<const Bytes> pieces);
   void writev_batched(std::initializer_list<Bytes> pieces) {
     writev_batched(std::span(pieces.begin(), pieces.size()));

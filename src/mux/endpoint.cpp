@@ -14,8 +14,10 @@ class ConnTransport final : public Transport {
   explicit ConnTransport(Conn& c) noexcept : conn_(&c), loop_(&c.loop()) {}
   void detach() noexcept { conn_ = nullptr; }
 
+  // Batched: the echoes of one read's frames leave in one send, their
+  // payloads referenced in the read buffer rather than copied.
   void writev(std::span<const Bytes> pieces) override {
-    if (conn_) conn_->writev(pieces);
+    if (conn_) conn_->writev_batched(pieces);
   }
   std::size_t queued() const noexcept override { return conn_ ? conn_->queued() : 0; }
   void pause_reading() noexcept override {

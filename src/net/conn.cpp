@@ -28,8 +28,9 @@ namespace {
 // Writes up to this size are copied into the cork inside a callback; larger
 // ones go out at once (the copy would cost more than the syscall it saves).
 constexpr std::size_t kCorkPiece = 4096;
-// The cork never grows past this before it is flushed.
-constexpr std::size_t kCorkLimit = 64 * 1024;
+// The cork never holds more than this before it is flushed (what it copies
+// is small pieces; large ones it only references).
+constexpr std::size_t kCorkLimit = 256 * 1024;
 constexpr std::size_t kMaxIov = 64;
 // Pieces of the delivered input at least this large are corked by reference.
 constexpr std::size_t kCorkRefMin = 1024;
@@ -281,6 +282,11 @@ void Conn::writev(std::span<const Bytes> pieces) {
 }
 
 void Conn::writev_batched(std::span<const Bytes> pieces) {
+  // Batched whole only when no large piece would have to be copied: one
+  // that is not part of the input costs more to copy than the send it saves.
+  for (Bytes p : pieces) {
+    if (p.size() >= kCorkRefMin && !mutable_input(p)) return write_pieces(pieces, kCorkPiece);
+  }
   write_pieces(pieces, kCorkLimit);
 }
 
