@@ -327,9 +327,7 @@ void Conn::write_pieces(std::span<const Bytes> pieces, std::size_t cork_piece) {
 // Large pieces of the input being delivered are referenced, not copied.
 void Conn::add_to_cork(Bytes piece) {
   detail::Cork& cork = worker_->cork();
-  const Bytes in = worker_->delivering;
-  if (piece.size() >= kCorkRefMin && !in.empty() && piece.data() >= in.data() &&
-      piece.data() + piece.size() <= in.data() + in.size()) {
+  if (piece.size() >= kCorkRefMin && mutable_input(piece)) {
     cork.append_ref(piece);
   } else {
     cork.append_copy(piece);
