@@ -15,7 +15,8 @@ namespace weft::detail {
 
 class Cork {
  public:
-  /// Most pieces one flush sends; fits one writev with room for one more.
+  /// Most pieces the cork holds: with a write of up to as many pieces
+  /// again, it still goes out in one writev (64 iovecs).
   static constexpr std::size_t kMaxPieces = 32;
 
   std::size_t size() const noexcept { return total_; }
