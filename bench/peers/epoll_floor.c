@@ -6,7 +6,8 @@
  * a per-connection buffer, reading stops, and the connection waits for
  * EPOLLOUT until the backlog is flushed. No other per-connection state.
  *
- *   bench-epoll-floor --port N     (binds 127.0.0.1:N; runs until SIGINT/SIGTERM)
+ *   bench-epoll-floor --port N     (binds 127.0.0.1:N, 0: any free port, and
+ *                                   prints it; runs until SIGINT/SIGTERM)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   int port = 0;
   for (int i = 1; i + 1 < argc; i += 2)
     if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
-  if (port <= 0 || port > 65535) {
+  if (port < 0 || port > 65535) {
     fprintf(stderr, "usage: %s --port N\n", argv[0]);
     return 2;
   }
@@ -122,6 +123,9 @@ int main(int argc, char** argv) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(lfd, (struct sockaddr*)&addr, sizeof addr) != 0) die("bind");
   if (listen(lfd, SOMAXCONN) != 0) die("listen");
+  socklen_t alen = sizeof addr;
+  if (getsockname(lfd, (struct sockaddr*)&addr, &alen) != 0) die("getsockname");
+  port = ntohs(addr.sin_port);
 
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) die("epoll_create1");

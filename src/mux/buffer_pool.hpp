@@ -2,7 +2,9 @@
 // A stream gives its buffer back as soon as it empties, so idle streams
 // hold no memory; busy streams take warm buffers instead of fresh ones (a
 // new large allocation is fresh pages, and the page faults cost more than
-// the copy into it).
+// the copy into it). A stream that buffers megabytes (a paused reader
+// under a 4 MiB receive budget) gets its big buffer back next time instead
+// of growing a new one from nothing, copy after copy.
 #pragma once
 
 #include <cstddef>
@@ -15,31 +17,39 @@ class BufferPool {
  public:
   static constexpr std::size_t kMaxSpare = 32;
   static constexpr std::size_t kMinCapacity = 4096;
-  static constexpr std::size_t kMaxCapacity = 1024 * 1024;
+  /// Most bytes of spare capacity one thread keeps.
+  static constexpr std::size_t kMaxSpareBytes = 16 * 1024 * 1024;
 
   /// Gives `dst` (empty, without storage) a spare buffer, if there is one.
   static void take(std::string& dst) {
-    auto& spare = list();
-    if (dst.capacity() > 15 || spare.empty()) return;  // 15: the small-string buffer
-    dst.swap(spare.back());
-    spare.pop_back();
+    Spares& p = spares();
+    if (dst.capacity() > 15 || p.list.empty()) return;  // 15: the small-string buffer
+    dst.swap(p.list.back());
+    p.list.pop_back();
+    p.bytes -= dst.capacity();
     dst.clear();
   }
   /// Takes `b`'s storage; `b` is left empty, without storage.
   static void give(std::string& b) {
     std::string out;
     out.swap(b);
-    auto& spare = list();
-    if (out.capacity() < kMinCapacity || out.capacity() > kMaxCapacity || spare.size() >= kMaxSpare)
+    Spares& p = spares();
+    const std::size_t cap = out.capacity();
+    if (cap < kMinCapacity || p.list.size() >= kMaxSpare || p.bytes + cap > kMaxSpareBytes)
       return;  // freed here
     out.clear();
-    spare.push_back(std::move(out));
+    p.bytes += cap;
+    p.list.push_back(std::move(out));
   }
 
  private:
-  static std::vector<std::string>& list() {
-    thread_local std::vector<std::string> spare;
-    return spare;
+  struct Spares {
+    std::vector<std::string> list;
+    std::size_t bytes = 0;
+  };
+  static Spares& spares() {
+    thread_local Spares s;
+    return s;
   }
 };
 

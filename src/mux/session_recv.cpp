@@ -13,6 +13,8 @@ namespace {
 // A cut data frame with less payload than this stays with the transport
 // until it is whole: copying a small tail costs less than an extra piece.
 constexpr std::size_t kMinPiece = 512;
+// Consumed bytes at the front of a stream's receive buffer worth moving out.
+constexpr std::size_t kCompactAt = 64 * 1024;
 }  // namespace
 
 std::size_t Session::feed(Bytes in) {
@@ -129,11 +131,23 @@ void Session::push_data(Stream& s, Bytes payload) {
 void Session::deliver(Stream& s) {
   if (s.flags_ & (Stream::kPaused | Stream::kReadClosed | Stream::kDone)) return;
   if (!s.rbuf_.empty()) {
-    std::size_t n = std::min(s.handler_->on_data(s, s.rbuf_), s.rbuf_.size());
+    const Bytes pending = Bytes(s.rbuf_).substr(s.rbuf_off_);
+    std::size_t n = std::min(s.handler_->on_data(s, pending), pending.size());
     if (s.flags_ & (Stream::kReadClosed | Stream::kDone)) return;
-    s.rbuf_.erase(0, n);
     buffered_ -= n;
-    if (s.rbuf_.empty()) detail::BufferPool::give(s.rbuf_);  // idle streams hold no buffer
+    if (n == pending.size()) {
+      detail::BufferPool::give(s.rbuf_);  // idle streams hold no buffer
+      s.rbuf_off_ = 0;
+    } else {
+      // Consumed bytes are dropped from the front only once they are half
+      // the buffer, so a reader taking small pieces of a large backlog
+      // moves each byte about once, not once per piece.
+      s.rbuf_off_ += static_cast<std::uint32_t>(n);
+      if (s.rbuf_off_ >= kCompactAt && s.rbuf_off_ * 2 >= s.rbuf_.size()) {
+        s.rbuf_.erase(0, s.rbuf_off_);
+        s.rbuf_off_ = 0;
+      }
+    }
     consumed(s, n);
     budget_changed();
   }

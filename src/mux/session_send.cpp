@@ -122,8 +122,9 @@ void Session::stream_close(Stream& s) {
   if (s.flags_ & Stream::kDone) return;
   s.flags_ |= Stream::kReadClosed;
   if (!s.rbuf_.empty()) {
-    buffered_ -= s.rbuf_.size();
+    buffered_ -= s.buffered();
     detail::BufferPool::give(s.rbuf_);
+    s.rbuf_off_ = 0;
     budget_changed();
   }
   stream_close_write(s);

@@ -59,6 +59,7 @@ class Recorder : public SessionHandler {
       s.pause_reading();
       return 0;
     }
+    if (take_max > 0 && in.size() > take_max) in = in.substr(0, take_max);
     data[s.id()].append(in);
     if (echo) s.write(in);
     return in.size();
@@ -81,6 +82,7 @@ class Recorder : public SessionHandler {
 
   bool echo = false;
   bool hold = false;
+  std::size_t take_max = 0;  // > 0: consume at most this much per on_data
   std::set<std::uint32_t> hold_ids;
   std::map<std::uint32_t, Stream*> streams;
   std::map<std::uint32_t, std::string> data;
@@ -466,6 +468,34 @@ TEST(MuxSession, ReceiveBudgetPausesTheTransport) {
   p.run();
   EXPECT_EQ(p.sh.data[s->id()].size(), 150000u);
   EXPECT_EQ(p.server->buffered(), 0u);
+}
+
+// A reader that takes a large backlog in small pieces gets every byte, in
+// order, and the session's count of buffered bytes follows each piece.
+TEST(MuxSession, SlowReaderTakesABacklogInSmallPieces) {
+  Pair p;
+  Stream* s = p.client->open();
+  p.run();
+  std::string sent(1 << 20, '\0');
+  for (std::size_t i = 0; i < sent.size(); ++i)
+    sent[i] = static_cast<char>(i * 131 + i / 4099);
+  p.sh.hold = true;
+  s->write(sent);
+  p.run();
+  Stream* peer = p.sh.streams[s->id()];
+  ASSERT_EQ(peer->buffered(), sent.size());
+  p.sh.hold = false;
+  p.sh.take_max = 1000;
+  std::size_t left = sent.size();
+  for (int round = 0; left > 0 && round < 2000; ++round) {
+    peer->resume_reading();  // offers the backlog once: 1000 bytes are taken
+    left -= std::min<std::size_t>(left, 1000);
+    ASSERT_EQ(peer->buffered(), left);
+    ASSERT_EQ(p.server->buffered(), left);
+    peer->pause_reading();
+  }
+  EXPECT_EQ(left, 0u);
+  EXPECT_EQ(p.sh.data[s->id()], sent);
 }
 
 // Version 2: while our own output waits for the peer's window, the budget

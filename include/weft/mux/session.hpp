@@ -145,7 +145,7 @@ class Session {
   bool go_away_ = false;          // our stream ids ran out
   int depth_ = 0;                 // nested entry points
   std::uint32_t next_id_;
-  std::size_t buffered_ = 0;      // sum of rbuf_ sizes
+  std::size_t buffered_ = 0;      // sum of the streams' buffered()
   std::size_t tail_ = 0;          // partial frame left with the transport
   std::uint32_t psh_left_ = 0;    // payload bytes still to come of a PSH taken in pieces
   std::uint32_t psh_stream_ = 0;  // whose PSH that is

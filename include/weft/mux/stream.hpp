@@ -73,7 +73,7 @@ class Stream {
   void resume_reading();
   bool reading_paused() const noexcept { return flags_ & kPaused; }
   /// Received bytes not consumed yet.
-  std::size_t buffered() const noexcept { return rbuf_.size(); }
+  std::size_t buffered() const noexcept { return rbuf_.size() - rbuf_off_; }
   /// The peer sent FIN.
   bool peer_finished() const noexcept { return flags_ & kPeerFin; }
   bool write_closed() const noexcept { return flags_ & kWriteClosed; }
@@ -103,10 +103,11 @@ class Stream {
   void* context_ = nullptr;
   Stream* ring_next_ = nullptr;  // send ring (circular, session-owned)
   Stream* ring_prev_ = nullptr;
-  std::string rbuf_;  // received, not consumed
+  std::string rbuf_;  // received; the first rbuf_off_ bytes already consumed
   std::string sbuf_;  // queued output; sbuf_off_ bytes of it already sent
   std::string name_;
   std::uint32_t sbuf_off_ = 0;
+  std::uint32_t rbuf_off_ = 0;
   std::uint32_t id_;
   // Version 2 window, as smux counts it (uint32 arithmetic wraps).
   std::uint32_t num_written_ = 0;    // payload bytes sent
