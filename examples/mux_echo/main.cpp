@@ -52,8 +52,12 @@ struct Options {
 class EchoServer final : public mux::SessionHandler {
  public:
   std::size_t on_data(mux::Stream& s, weft::Bytes in) override {
-    if (!s.write(in)) s.pause_reading();  // the peer is not reading: stop reading too
-    return in.size();
+    // Echo what the stream can take now. When the peer is not reading, the
+    // rest stays in the stream's receive buffer (it counts against the
+    // session's receive budget) and reading pauses until on_writable.
+    const std::size_t n = s.write_some(in);
+    if (n < in.size()) s.pause_reading();
+    return n;
   }
   void on_writable(mux::Stream& s) override { s.resume_reading(); }
   void on_fin(mux::Stream& s) override { s.close_write(); }

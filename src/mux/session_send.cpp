@@ -63,6 +63,27 @@ void Session::ring_remove(Stream& s) noexcept {
 bool Session::stream_write(Stream& s, Bytes data) {
   if ((s.flags_ & (Stream::kDone | Stream::kWriteClosed)) || ended_ || closing_) return false;
   if (data.empty()) return s.queued() <= cfg_.stream_send_buffer;
+  stream_send(s, data, data.size());
+  if (ended_ || closing_) return false;
+  if (s.queued() <= cfg_.stream_send_buffer && send_queued_ <= kSessionSendBudget) return true;
+  want_writable(s);
+  return false;
+}
+
+std::size_t Session::stream_write_some(Stream& s, Bytes data) {
+  if ((s.flags_ & (Stream::kDone | Stream::kWriteClosed)) || ended_ || closing_) return 0;
+  const std::size_t room =
+      std::min(cfg_.stream_send_buffer - std::min(cfg_.stream_send_buffer, s.queued()),
+               kSessionSendBudget - std::min(kSessionSendBudget, send_queued_));
+  const std::size_t n = stream_send(s, data, room);
+  if (n < data.size() && !ended_ && !closing_) want_writable(s);
+  return n;
+}
+
+// Sends what may go at once and queues up to `queue_max` more on the
+// stream. Returns the bytes taken.
+std::size_t Session::stream_send(Stream& s, Bytes data, std::size_t queue_max) {
+  const std::size_t total = data.size();
   const auto frame = static_cast<std::size_t>(cfg_.max_frame_size);
   // Fast path: nothing waits ahead of this stream, so its frames go out now,
   // straight from the caller's bytes (the transport copies what the kernel
@@ -93,23 +114,26 @@ bool Session::stream_write(Stream& s, Bytes data) {
       transport_->writev(pieces_);
       ctrl_.clear();
       data.remove_prefix(n);
-      if (ended_ || closing_) return false;
+      if (ended_ || closing_) return total - data.size();
     }
   }
-  if (!data.empty()) {
+  const std::size_t queue = std::min(data.size(), queue_max);
+  if (queue > 0) {
     if (s.sbuf_.empty()) detail::BufferPool::take(s.sbuf_);
-    s.sbuf_.append(data);
-    send_queued_ += data.size();
+    s.sbuf_.append(data.substr(0, queue));
+    send_queued_ += queue;
     if (cfg_.version >= 2) budget_changed();
     if (sendable(s) > 0) ring_add(s);
     want_pump_ = true;
   }
-  if (s.queued() <= cfg_.stream_send_buffer && send_queued_ <= kSessionSendBudget) return true;
-  if (!(s.flags_ & Stream::kWantWritable)) {
-    s.flags_ |= Stream::kWantWritable | Stream::kBlocked;
-    blocked_.push_back(&s);
-  }
-  return false;
+  return total - data.size() + queue;
+}
+
+// on_writable is due once the stream's and the session's queues drain.
+void Session::want_writable(Stream& s) {
+  if (s.flags_ & Stream::kWantWritable) return;
+  s.flags_ |= Stream::kWantWritable | Stream::kBlocked;
+  blocked_.push_back(&s);
 }
 
 void Session::stream_close_write(Stream& s) {

@@ -11,6 +11,11 @@ bool Stream::write(Bytes data) {
   return session_->stream_write(*this, data);
 }
 
+std::size_t Stream::write_some(Bytes data) {
+  Session::Entry e(*session_);
+  return session_->stream_write_some(*this, data);
+}
+
 void Stream::close_write() {
   Session::Entry e(*session_);
   session_->stream_close_write(*this);

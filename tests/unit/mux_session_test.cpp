@@ -216,6 +216,45 @@ TEST(MuxSession, FinNeverOvertakesData) {
   EXPECT_TRUE(a_fin);
 }
 
+// write_some takes what goes out at once plus what fits under
+// stream_send_buffer, no more; on_writable follows once the queue drains,
+// and everything taken arrives, in order.
+TEST(MuxSession, WriteSomeTakesWhatFitsAndWakesTheWriter) {
+  Config cfg;
+  cfg.stream_send_buffer = 100000;
+  Pair p(cfg);
+  Recorder& writer = p.ch;
+  Stream* a = p.client->open();
+  p.run();
+  std::string data(1 << 20, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<char>(i * 7 + i / 1009);
+  p.ct.out.assign(300000, '-');  // the transport is full: nothing goes at once
+  p.ct.backlog = true;
+  std::size_t taken = a->write_some(data);
+  EXPECT_EQ(taken, 100000u);
+  EXPECT_EQ(a->queued(), 100000u);
+  EXPECT_EQ(a->write_some(Bytes(data).substr(taken)), 0u);  // full: nothing more
+  EXPECT_TRUE(writer.writable.empty());
+  p.ct.out.clear();
+  p.ct.backlog = false;
+  p.client->transport_drained();
+  p.run();
+  ASSERT_EQ(writer.writable.size(), 1u);  // room again
+  // With nothing queued and a transport that drains, the rest goes out at
+  // once, as much per call as the fast path sends.
+  while (taken < data.size()) {
+    const std::size_t n = a->write_some(Bytes(data).substr(taken));
+    ASSERT_GT(n, 0u);
+    taken += n;
+    p.run();
+  }
+  EXPECT_EQ(p.sh.data[a->id()], data);
+  EXPECT_EQ(a->write_some("x"), 1u);
+  a->close_write();
+  EXPECT_EQ(a->write_some("late"), 0u);  // after close_write: nothing taken
+}
+
 TEST(MuxSession, StreamsInterleaveRoundRobinAndControlGoesFirst) {
   Pair p;
   Stream* a = p.client->open();

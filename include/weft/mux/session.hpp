@@ -114,6 +114,9 @@ class Session {
   // sending (session_send.cpp)
   void queue_control(Cmd cmd, std::uint32_t id, Bytes payload = {});
   bool stream_write(Stream& s, Bytes data);
+  std::size_t stream_write_some(Stream& s, Bytes data);
+  std::size_t stream_send(Stream& s, Bytes data, std::size_t queue_max);
+  void want_writable(Stream& s);
   void stream_close_write(Stream& s);
   void stream_close(Stream& s);
   void stream_abort(Stream& s);

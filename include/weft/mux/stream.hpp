@@ -57,6 +57,14 @@ class Stream {
   /// on_writable. Empty writes do nothing; writes after close_write() are
   /// dropped (false).
   bool write(Bytes data);
+  /// Like write(), but takes only what the stream can send at once or queue
+  /// without going over Config::stream_send_buffer (nor the session's
+  /// share), and returns how much that was. When it takes less than all,
+  /// on_writable follows once there is room again. For code that forwards
+  /// what it received: return the count from on_data, pause_reading(), and
+  /// the rest stays where it already is (no copy into a growing queue).
+  /// 0 after close_write() or once the session ended.
+  std::size_t write_some(Bytes data);
   /// Output queued on this stream, not yet handed to the transport.
   std::size_t queued() const noexcept { return sbuf_.size() - sbuf_off_; }
   /// Sends FIN after everything queued; reading goes on.
