@@ -142,7 +142,7 @@ void Session::deliver(Stream& s) {
       // Consumed bytes are dropped from the front only once they are half
       // the buffer, so a reader taking small pieces of a large backlog
       // moves each byte about once, not once per piece.
-      s.rbuf_off_ += static_cast<std::uint32_t>(n);
+      s.rbuf_off_ += n;
       if (s.rbuf_off_ >= kCompactAt && s.rbuf_off_ * 2 >= s.rbuf_.size()) {
         s.rbuf_.erase(0, s.rbuf_off_);
         s.rbuf_off_ = 0;

@@ -114,8 +114,8 @@ class Stream {
   std::string rbuf_;  // received; the first rbuf_off_ bytes already consumed
   std::string sbuf_;  // queued output; sbuf_off_ bytes of it already sent
   std::string name_;
+  std::size_t rbuf_off_ = 0;  // (a receive budget may exceed 4 GiB)
   std::uint32_t sbuf_off_ = 0;
-  std::uint32_t rbuf_off_ = 0;
   std::uint32_t id_;
   // Version 2 window, as smux counts it (uint32 arithmetic wraps).
   std::uint32_t num_written_ = 0;    // payload bytes sent
