@@ -24,7 +24,11 @@
 # Memory: server RSS growth for 10000 idle streams on one session, and
 # for 2000 idle sessions.
 # Environment: TOTAL_MB (echoed per run, default 1024), VERSIONS ("1 2"),
-#              SERVER_CPU, CLIENT_CPU, RESULTS_DIR (bench/results).
+#              SERVER_CPU, CLIENT_CPU (a taskset list, e.g. 1-3: on a
+#              machine with cores to spare, give the Go client more than one
+#              so that it stops being what limits the throughput; its
+#              GOMAXPROCS follows the count; weft's client stays one loop,
+#              as one session is one connection), RESULTS_DIR (bench/results).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -33,6 +37,16 @@ TOTAL_MB=${TOTAL_MB:-1024}
 VERSIONS=${VERSIONS:-"1 2"}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+# How many CPUs the CLIENT_CPU list names (GOMAXPROCS of the Go client).
+CLIENT_PROCS=0
+IFS=, read -ra cpu_parts <<<"$CLIENT_CPU"
+for part in "${cpu_parts[@]}"; do
+  if [[ $part == *-* ]]; then
+    CLIENT_PROCS=$((CLIENT_PROCS + ${part#*-} - ${part%-*} + 1))
+  else
+    CLIENT_PROCS=$((CLIENT_PROCS + 1))
+  fi
+done
 HERE=$(cd "$(dirname "$0")" && pwd)
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 ECHO=$BUILD/examples/mux_echo
@@ -116,7 +130,7 @@ measure() {
     line=$(taskset -c "$CLIENT_CPU" timeout 300 "$ECHO" --connect "tcp://$ADDR" --version "$v" \
       --streams "$k" --bytes "$per" --write "$w" | tail -1)
   else
-    line=$(GOMAXPROCS=1 taskset -c "$CLIENT_CPU" timeout 300 "$GOBENCH" -mode client \
+    line=$(GOMAXPROCS=$CLIENT_PROCS taskset -c "$CLIENT_CPU" timeout 300 "$GOBENCH" -mode client \
       -addr "$ADDR" -version "$v" -streams "$k" -bytes "$per" -write "$w" | tail -1)
   fi
   t1=$(cpu_ticks "$SERVER_PID")
@@ -232,7 +246,7 @@ OUT=$RESULTS_DIR/mux-$(date +%Y%m%d-%H%M%S).md
   echo "# smux echo: weft vs Go xtaci/smux ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo
   echo "\`bench/run_mux.sh $BUILD $ROUNDS\`, TOTAL_MB=$TOTAL_MB per run, $ROUNDS rounds, load before start: $(cut -d' ' -f1-3 /proc/loadavg)."
-  echo "Server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU (Go with GOMAXPROCS=1). Median (min..max)."
+  echo "Server on CPU $SERVER_CPU (Go server with GOMAXPROCS=1), client on CPU $CLIENT_CPU (Go client with GOMAXPROCS=$CLIENT_PROCS). Median (min..max)."
   echo
   report server
   echo
