@@ -157,12 +157,7 @@ void Session::finish(Stream& s, std::error_code why) {
   }
   if (s.flags_ & Stream::kBlocked) std::erase(blocked_, &s);
   streams_.erase(s.id_);
-  if (!s.rbuf_.empty()) {
-    buffered_ -= s.buffered();
-    detail::BufferPool::give(s.rbuf_);
-    s.rbuf_off_ = 0;
-    budget_changed();
-  }
+  drop_received(s);
   detail::BufferPool::give(s.sbuf_);
   s.sbuf_off_ = 0;
   done_.emplace_back(&s, why);

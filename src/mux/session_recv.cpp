@@ -127,6 +127,15 @@ void Session::push_data(Stream& s, Bytes payload) {
   budget_changed();
 }
 
+// Drops what a stream received and did not consume (it closed or ended).
+void Session::drop_received(Stream& s) {
+  if (s.rbuf_.empty()) return;
+  buffered_ -= s.buffered();
+  detail::BufferPool::give(s.rbuf_);
+  s.rbuf_off_ = 0;
+  budget_changed();
+}
+
 // Offers buffered data again, then the peer's FIN once the data is consumed.
 void Session::deliver(Stream& s) {
   if (s.flags_ & (Stream::kPaused | Stream::kReadClosed | Stream::kDone)) return;

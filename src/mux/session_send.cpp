@@ -145,12 +145,7 @@ void Session::stream_close_write(Stream& s) {
 void Session::stream_close(Stream& s) {
   if (s.flags_ & Stream::kDone) return;
   s.flags_ |= Stream::kReadClosed;
-  if (!s.rbuf_.empty()) {
-    buffered_ -= s.buffered();
-    detail::BufferPool::give(s.rbuf_);
-    s.rbuf_off_ = 0;
-    budget_changed();
-  }
+  drop_received(s);
   stream_close_write(s);
   maybe_done(s);
 }

@@ -103,6 +103,7 @@ class Session {
   void accept_stream(std::uint32_t id, Bytes name);
   void push_data(Stream& s, Bytes payload);
   void deliver(Stream& s);
+  void drop_received(Stream& s);
   void consumed(Stream& s, std::size_t n);
   void handle_upd(Stream& s, Bytes payload);
   void peer_fin(Stream& s);
