@@ -6,7 +6,9 @@
 //   build/examples/mux_echo --connect tcp://127.0.0.1:7000 --streams 16 --bytes 16777216
 // Client options: --write W (bytes per write, default 65536), --rounds R
 // (open the K streams R times, one round after another), --ca PEM (trust for
-// a tls:// target; default: the system store). Every echoed byte is
+// a tls:// target; default: the system store). Both sides: --receive-buffer
+// and --stream-buffer set smux's MaxReceiveBuffer and MaxStreamBuffer
+// (validated as smux validates them). Every echoed byte is
 // checked; the exit status is 0 only if all came back intact. Plus the
 // shared flags (--listen, --loops, --config, --io, ...; see --help).
 #include <sys/resource.h>
@@ -30,6 +32,9 @@ constexpr std::string_view kOwnUsage =
     "mux_echo flags:\n"
     "  --version 1|2   smux protocol version (default 1)\n"
     "  --names         gmux stream names (both sides must enable them)\n"
+    "  --receive-buffer B  smux MaxReceiveBuffer: unconsumed bytes per session\n"
+    "                  before reading stops (default 4194304)\n"
+    "  --stream-buffer B   smux MaxStreamBuffer: the version 2 window (65536)\n"
     "  --connect URL   client mode: drive the smux echo server at URL\n"
     "  --streams K     client: streams at once (default 1)\n"
     "  --bytes B       client: bytes echoed per stream (default 1048576)\n"
@@ -238,6 +243,10 @@ Options take_mux_flags(int& argc, char** argv) {
       const std::size_t v = f.count();
       if (v != 1 && v != 2) throw weft::ConfigError("--version: must be 1 or 2");
       o.mux.version = static_cast<int>(v);
+    } else if (name == "--receive-buffer") {
+      o.mux.max_receive_buffer = static_cast<std::int64_t>(f.count());
+    } else if (name == "--stream-buffer") {
+      o.mux.max_stream_buffer = static_cast<std::int64_t>(f.count());
     } else if (name == "--connect") {
       o.connect = f.value();
     } else if (name == "--ca") {
