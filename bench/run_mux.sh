@@ -28,7 +28,10 @@
 #              machine with cores to spare, give the Go client more than one
 #              so that it stops being what limits the throughput; its
 #              GOMAXPROCS follows the count; weft's client stays one loop,
-#              as one session is one connection), RESULTS_DIR (bench/results).
+#              as one session is one connection), RESULTS_DIR (bench/results),
+#              UNPINNED=1 (nothing pinned, both Go sides at GOMAXPROCS=nproc:
+#              client and server share the cores, so what the server saves
+#              the client can spend, the way a real host shares them).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -47,6 +50,19 @@ for part in "${cpu_parts[@]}"; do
     CLIENT_PROCS=$((CLIENT_PROCS + 1))
   fi
 done
+SERVER_PROCS=1
+if [[ ${UNPINNED:-0} == 1 ]]; then
+  SERVER_PROCS=$(nproc)
+  CLIENT_PROCS=$(nproc)
+fi
+# Command prefixes that put a process on the server's / the client's CPUs
+# (plain commands, not functions: a backgrounded function's $! is a subshell).
+ON_SERVER=(taskset -c "$SERVER_CPU")
+ON_CLIENT=(taskset -c "$CLIENT_CPU")
+if [[ ${UNPINNED:-0} == 1 ]]; then
+  ON_SERVER=(env)
+  ON_CLIENT=(env)
+fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 ECHO=$BUILD/examples/mux_echo
@@ -85,11 +101,11 @@ log "load before starting: $(cut -d' ' -f1-3 /proc/loadavg)"
 start_server() {
   local out=$WORK/server.out
   if [[ $1 == weft ]]; then
-    taskset -c "$SERVER_CPU" "$ECHO" --listen tcp://127.0.0.1:0 --version "$2" >"$out" 2>&1 &
+    "${ON_SERVER[@]}" "$ECHO" --listen tcp://127.0.0.1:0 --version "$2" >"$out" 2>&1 &
   elif [[ $1 == floor ]]; then
-    taskset -c "$SERVER_CPU" "$FLOOR" --port 0 >"$out" 2>&1 &
+    "${ON_SERVER[@]}" "$FLOOR" --port 0 >"$out" 2>&1 &
   else
-    GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$GOBENCH" -mode server -version "$2" >"$out" 2>&1 &
+    GOMAXPROCS=$SERVER_PROCS "${ON_SERVER[@]}" "$GOBENCH" -mode server -version "$2" >"$out" 2>&1 &
   fi
   SERVER_PID=$!
   ADDR=""
@@ -127,10 +143,10 @@ measure() {
   fi
   t0=$(cpu_ticks "$SERVER_PID")
   if [[ $side == client && $who == weft ]]; then
-    line=$(taskset -c "$CLIENT_CPU" timeout 300 "$ECHO" --connect "tcp://$ADDR" --version "$v" \
+    line=$("${ON_CLIENT[@]}" timeout 300 "$ECHO" --connect "tcp://$ADDR" --version "$v" \
       --streams "$k" --bytes "$per" --write "$w" | tail -1)
   else
-    line=$(GOMAXPROCS=$CLIENT_PROCS taskset -c "$CLIENT_CPU" timeout 300 "$GOBENCH" -mode client \
+    line=$(GOMAXPROCS=$CLIENT_PROCS "${ON_CLIENT[@]}" timeout 300 "$GOBENCH" -mode client \
       -addr "$ADDR" -version "$v" -streams "$k" -bytes "$per" -write "$w" | tail -1)
   fi
   t1=$(cpu_ticks "$SERVER_PID")
@@ -173,7 +189,7 @@ idle_rss() {  # who version sessions streams -> bytes per unit
   sleep 0.3
   before=$(rss_kb "$SERVER_PID")
   mkfifo "$WORK/hold"
-  taskset -c "$CLIENT_CPU" "$GOBENCH" -mode idle -addr "$ADDR" -version "$v" -sessions "$s" \
+  "${ON_CLIENT[@]}" "$GOBENCH" -mode idle -addr "$ADDR" -version "$v" -sessions "$s" \
     -streams "$k" <"$WORK/hold" >"$WORK/idle.out" 2>&1 &
   IDLE_PID=$!
   exec 9>"$WORK/hold"
@@ -246,7 +262,11 @@ OUT=$RESULTS_DIR/mux-$(date +%Y%m%d-%H%M%S).md
   echo "# smux echo: weft vs Go xtaci/smux ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo
   echo "\`bench/run_mux.sh $BUILD $ROUNDS\`, TOTAL_MB=$TOTAL_MB per run, $ROUNDS rounds, load before start: $(cut -d' ' -f1-3 /proc/loadavg)."
-  echo "Server on CPU $SERVER_CPU (Go server with GOMAXPROCS=1), client on CPU $CLIENT_CPU (Go client with GOMAXPROCS=$CLIENT_PROCS). Median (min..max)."
+  if [[ ${UNPINNED:-0} == 1 ]]; then
+    echo "Nothing pinned: server and client share $(nproc) CPUs (Go server and client with GOMAXPROCS=$(nproc)). Median (min..max)."
+  else
+    echo "Server on CPU $SERVER_CPU (Go server with GOMAXPROCS=1), client on CPU $CLIENT_CPU (Go client with GOMAXPROCS=$CLIENT_PROCS). Median (min..max)."
+  fi
   echo
   report server
   echo
