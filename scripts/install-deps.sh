@@ -17,6 +17,7 @@ packages=(
   golang-github-gorilla-websocket-dev  # Go WebSocket peer for tests/interop/ws_gorilla.sh and bench/run_ws.sh
   libwebsockets-dev  # libwebsockets echo peer for bench/run_ws.sh
   chromium  # headless browser for tests/interop/ws_chromium.sh
+  prometheus  # promtool lints the /metrics scrape in tests/interop/http_interop.sh
 )
 
 missing=()

@@ -1,8 +1,10 @@
 // http: a small HTTP/1.1 server on the event loops.
 //   build/examples/http                         (http://127.0.0.1:8080)
 //   curl localhost:8080/   curl localhost:8080/json   curl -d hi localhost:8080/echo
+//   curl localhost:8080/metrics                 (the server's counters for Prometheus)
 //   build/examples/http --cert c.pem --key k.pem --listen tls://127.0.0.1:8443   (HTTPS)
 #include <cstdio>
+#include <exception>
 
 #include <weft/http.hpp>
 #include <weft/weft.hpp>
@@ -42,9 +44,17 @@ int main(int argc, char** argv) {
       return 0;
     }
     HelloApp app(cli.config.http);
-    return weft::serve(app, cli.config);
+    // The server is built here rather than by weft::serve so that a route
+    // can read its counters.
+    weft::Server server(app, cli.config);
+    app.get("/metrics", weft::http::metrics_route(server));
+    server.stop_on_signals();
+    return server.run() ? 1 : 0;  // run() logged which address failed
   } catch (const weft::ConfigError& e) {
     std::fprintf(stderr, "http: %s\n", e.what());
     return 2;
+  } catch (const std::exception& e) {  // e.g. a certificate that does not load
+    std::fprintf(stderr, "http: %s\n", e.what());
+    return 1;
   }
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "weft/http/app.hpp"
+#include "weft/http/metrics.hpp"
 #include "weft/http/request.hpp"
 #include "weft/http/response.hpp"
 #include "weft/http/sniff.hpp"

@@ -13,6 +13,7 @@
 #include "weft/handler.hpp"
 #include "weft/log.hpp"
 #include "weft/loop.hpp"
+#include "weft/metrics.hpp"
 #include "weft/options.hpp"
 #include "weft/server.hpp"
 #include "weft/sniffer.hpp"

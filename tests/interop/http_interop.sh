@@ -5,7 +5,8 @@
 # certificate made here by the openssl CLI), wrk (50 connections, then 16
 # pipelined requests per write: no socket errors, no non-2xx answers) and
 # Python's http.client (100 requests on one keep-alive connection, a POST, a
-# HEAD). Everything runs on 127.0.0.1 with timeouts; every server started
+# HEAD), and Prometheus' promtool linting a scrape of /metrics (plain and
+# HTTPS). Everything runs on 127.0.0.1 with timeouts; every server started
 # here is killed on exit.
 # Exit status 77 (ctest: skipped) when curl, openssl, wrk or
 # /usr/bin/python3 is missing.
@@ -262,6 +263,41 @@ if out=$(timeout 60 "$PY" "$TMP/client.py" "$PORT_main" 2>&1); then
   pass "python http.client: $out"
 else
   fail "python http.client: $(tail -3 <<<"$out")"
+fi
+
+# ---- Prometheus: /metrics scraped and linted by promtool ------------------------------
+# metric_sum FILE METRIC: the sum of METRIC's samples over every loop (and label).
+metric_sum() { awk -v m="$2" 'index($0, m "{") == 1 { s += $NF } END { printf "%.0f", s }' "$1"; }
+if ! command -v promtool >/dev/null; then
+  fail "promtool not installed (scripts/install-deps.sh installs Debian's prometheus)"
+else
+  out=$TMP/metrics.out
+  lint=""
+  if "${CURL[@]}" -D "$TMP/metrics.head" "$URL/metrics" -o "$TMP/metrics.txt" 2>"$out" &&
+    grep -qi '^content-type: text/plain; version=0.0.4' "$TMP/metrics.head" &&
+    lint=$(promtool check metrics <"$TMP/metrics.txt" 2>&1) &&
+    (($(metric_sum "$TMP/metrics.txt" weft_connections_accepted_total) >= 50)) &&
+    (($(metric_sum "$TMP/metrics.txt" weft_received_bytes_total) > 1048576)) &&
+    (($(metric_sum "$TMP/metrics.txt" weft_connections_open) >= 1)); then
+    pass "prometheus: /metrics is text format 0.0.4, promtool finds nothing to lint, counters saw the traffic" \
+      "($(metric_sum "$TMP/metrics.txt" weft_connections_accepted_total) accepted)"
+  else
+    fail "prometheus: /metrics: ${lint:-scrape failed or counters too low}"
+    show "$out"; show "$TMP/metrics.head"; show "$TMP/metrics.txt"
+  fi
+  out=$TMP/metrics-tls.out
+  lint=""
+  if "${CURL[@]}" --cacert "$PKI/cert.pem" --resolve "localhost:$PORT_tls:127.0.0.1" \
+    "https://localhost:$PORT_tls/metrics" -o "$TMP/metrics-tls.txt" 2>"$out" &&
+    lint=$(promtool check metrics <"$TMP/metrics-tls.txt" 2>&1) &&
+    (($(metric_sum "$TMP/metrics-tls.txt" weft_tls_handshakes_total) >= 2)) &&
+    grep -q '^# TYPE weft_ktls_fallbacks_total counter$' "$TMP/metrics-tls.txt"; then
+    pass "prometheus over HTTPS: the TLS and kTLS families, promtool finds nothing to lint" \
+      "($(metric_sum "$TMP/metrics-tls.txt" weft_tls_handshakes_total) handshakes)"
+  else
+    fail "prometheus over HTTPS: ${lint:-scrape failed or no TLS handshakes counted}"
+    show "$out"; show "$TMP/metrics-tls.txt"
+  fi
 fi
 
 # ---- the servers are still there and gave every descriptor back -------------------------
