@@ -15,6 +15,7 @@
 #include "weft/loop.hpp"
 #include "weft/metrics.hpp"
 #include "weft/options.hpp"
+#include "weft/redial.hpp"
 #include "weft/server.hpp"
 #include "weft/sniffer.hpp"
 #include "weft/stats.hpp"

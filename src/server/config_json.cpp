@@ -222,8 +222,9 @@ bool iequal(std::string_view a, std::string_view b) {
 [[noreturn]] void unknown_field(const std::string& key) {
   for (std::string_view n : kNotYet) {
     if (key == n) {
-      throw ConfigError("config field " + quote(key) +
-                        " (connaxis) is not supported yet by weft; remove it");
+      throw ConfigError(
+          "config field " + quote(key) + " (connaxis) is not supported yet by weft; remove it" +
+          (key == "dialKeepAlive" ? " (weft::Redialer keeps a dialed connection up)" : ""));
     }
   }
   std::string msg = "unknown config field " + quote(key);

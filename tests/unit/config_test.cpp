@@ -337,6 +337,7 @@ TEST(ParseConfig, ConnaxisFieldsNotSupportedYet) {
     EXPECT_EQ(msg.rfind(std::string("config field \"") + f + "\"", 0), 0u) << msg;
     EXPECT_CONTAINS(msg, "not supported yet");
   }
+  EXPECT_CONTAINS(parse_error(R"({"dialKeepAlive": true})"), "weft::Redialer");
 }
 
 TEST(ParseConfig, DuplicateField) {
