@@ -53,7 +53,8 @@ struct DialOptions {
   Handler* handler = nullptr;
   /// Conn::context() from the start (and on_dial_error's context).
   void* context = nullptr;
-  /// Limit for the TCP connect, and again for the TLS handshake.
+  /// Limit for the name lookup (a host name), again for each TCP connect,
+  /// and again for the TLS handshake.
   std::chrono::milliseconds timeout{10000};
   /// For tls:// targets: the client context (null: a shared default that
   /// verifies against the system store).

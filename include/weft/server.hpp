@@ -46,8 +46,10 @@ class Server {
   void stop_on_signals();
 
   /// Opens an outbound connection from one of the loops: "tcp://127.0.0.1:6379",
-  /// "tls://localhost:443", "unix:///run/app.sock" (literal hosts or
-  /// localhost; names are not resolved). The connection gets on_open (after
+  /// "tls://example.com:443", "unix:///run/app.sock". A host name is looked
+  /// up on the server's resolver thread (getaddrinfo; the loops never block
+  /// on DNS) and its addresses are tried in order; a failed lookup reaches
+  /// on_dial_error with getaddrinfo's reason. The connection gets on_open (after
   /// its TLS handshake) and everything else like an accepted one, with
   /// Conn::listener() == Conn::kDialed; failures before that go to
   /// on_dial_error. Any thread, once started. Errors here: a bad URL

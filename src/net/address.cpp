@@ -1,5 +1,6 @@
 // Listen URL parsing and SockAddr formatting. Parsing never resolves names:
-// a listener must not block its loop on DNS, so hosts are literals.
+// a listener's host is a literal; a dial target may name a host, which the
+// dialer resolves off the loop (net/resolver.hpp).
 #include "weft/address.hpp"
 
 #include <arpa/inet.h>
@@ -89,8 +90,33 @@ void parse_unix(std::string_view url, std::string_view path, ListenUrl& u) {
   u.path = path;
 }
 
+// A DNS name (RFC 1123): dot-separated labels of letters, digits and '-',
+// neither starting nor ending with '-', at most 63 bytes each and 253 in
+// all; a trailing dot (the root) is allowed.
+bool is_host_name(std::string_view h) {
+  if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+  if (h.empty() || h.size() > 253) return false;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    const char c = h[i];
+    if (c == '.') {
+      if (label == 0 || h[i - 1] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && !(c == '-' && label > 0)) return false;
+    if (++label > 63) return false;
+  }
+  if (h.back() == '-') return false;
+  // A last label of digits only is an IPv4 address gone wrong ("1.2.3",
+  // "256.1.1.1"), which getaddrinfo would read in the old inet_aton forms.
+  const std::string_view last = h.substr(h.rfind('.') + 1);
+  return !all_digits(last);
+}
+
 void parse_host_port(std::string_view url, std::string_view addr, const Scheme& scheme,
-                     ListenUrl& u) {
+                     ListenUrl& u, bool names) {
   if (auto slash = addr.find('/'); slash != std::string_view::npos) {
     fail(url, "unexpected \"" + std::string(addr.substr(slash)) + "\" after the port");
   }
@@ -158,9 +184,19 @@ void parse_host_port(std::string_view url, std::string_view addr, const Scheme& 
     u.host = u.family == AF_INET6 ? "::1" : "127.0.0.1";
     return;
   }
+  if (names && is_host_name(h)) {
+    // Resolved when dialed, off the loop; the scheme's family (if any)
+    // narrows the lookup.
+    u.name = true;
+    u.host = lower(h);
+    return;
+  }
+  if (names) {
+    fail(url, "host \"" + h + "\" is neither an address nor a host name");
+  }
   fail(url, "host \"" + h +
-                "\" is not a literal address; weft does not resolve names, so use a literal "
-                "such as 127.0.0.1 or [::1], or localhost");
+                "\" is not a literal address; a listener does not resolve names, so use a "
+                "literal such as 127.0.0.1 or [::1], or localhost");
 }
 
 void parse_query(std::string_view url, std::string_view query, ListenUrl& u) {
@@ -224,9 +260,8 @@ void parse_query(std::string_view url, std::string_view query, ListenUrl& u) {
   }
 }
 
-}  // namespace
-
-ListenUrl ListenUrl::parse(std::string_view url) {
+// `names`: the host may be a DNS name (a dial target).
+ListenUrl parse_url(std::string_view url, bool names) {
   ListenUrl u;
   u.text = url;
   // Spaces and control bytes are always typos (or worse) in an address.
@@ -259,10 +294,20 @@ ListenUrl ListenUrl::parse(std::string_view url) {
     u.reuseport = false;
     parse_unix(url, addr, u);
   } else {
-    parse_host_port(url, addr, *scheme, u);
+    parse_host_port(url, addr, *scheme, u, names);
   }
   if (q != std::string_view::npos) parse_query(url, rest.substr(q + 1), u);
   return u;
+}
+
+}  // namespace
+
+ListenUrl ListenUrl::parse(std::string_view url) {
+  return parse_url(url, false);
+}
+
+ListenUrl ListenUrl::parse_target(std::string_view url) {
+  return parse_url(url, true);
 }
 
 SockAddr::SockAddr(const sockaddr* sa, socklen_t len) noexcept {

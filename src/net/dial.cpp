@@ -1,13 +1,15 @@
 // Outbound connections on a loop: a non-blocking connect watched until the
 // socket is writable, then the descriptor becomes a Conn like an accepted
-// one (with a client TLS handshake first when asked). Failures before
-// on_open go to Handler::on_dial_error.
+// one (with a client TLS handshake first when asked). A host name is looked
+// up first on the server's resolver thread, and its addresses are tried in
+// order. Failures before on_open go to Handler::on_dial_error.
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "net/pending_dial.hpp"
+#include "net/resolver.hpp"
 #include "net/secure_layer.hpp"
 #include "net/socket.hpp"
 #include "net/worker.hpp"
@@ -39,6 +41,7 @@ void Worker::dial(DialSpec spec) {
   Handler& h = spec.handler ? *spec.handler : *shared_.handler;
   spec.handler = &h;
   if (stopping_) return report_dial_error(h, spec.target, spec.context, errc::server_stopping);
+  if (!spec.name.empty()) return resolve_then_dial(std::move(spec));
   int fd = ::socket(spec.addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return report_dial_error(h, spec.target, spec.context, {errno, std::system_category()});
@@ -46,6 +49,7 @@ void Worker::dial(DialSpec spec) {
   if (::connect(fd, spec.addr.get(), spec.addr.size()) < 0 && errno != EINPROGRESS) {
     std::error_code ec(errno, std::system_category());
     ::close(fd);
+    if (dial_next_address(spec, ec)) return;
     return report_dial_error(h, spec.target, spec.context, ec);
   }
   auto owned = std::make_unique<PendingDial>(*this, fd, std::move(spec));
@@ -73,7 +77,64 @@ void Worker::fail_dial(PendingDial& d, std::error_code why) noexcept {
   if (d.timer) loop_.cancel(d.timer);
   loop_.unwatch(d.fd);
   ::close(d.fd);
+  try {
+    if (dial_next_address(d.spec, why)) return;
+  } catch (...) {  // (out of memory for the next attempt: report this one)
+  }
   report_dial_error(*d.spec.handler, d.spec.target, d.spec.context, why);
+}
+
+// A name may resolve to several addresses (IPv6 and IPv4, several hosts):
+// a refused or timed-out connect moves on to the next, as getaddrinfo
+// ordered them. A server stop does not.
+bool Worker::dial_next_address(DialSpec& spec, std::error_code why) {
+  if (spec.more.empty() || why == errc::server_stopping) return false;
+  spec.addr = spec.more.front();
+  spec.more.erase(spec.more.begin());
+  dial(std::move(spec));
+  return true;
+}
+
+// The lookup runs on the resolver thread; its answer comes back to this
+// loop through resolved(). The dial's timeout covers the lookup too (and
+// then the connect once more): a DNS server that does not answer ends in
+// ETIMEDOUT here, whatever getaddrinfo is still waiting for.
+void Worker::resolve_then_dial(DialSpec spec) {
+  const std::uint64_t id = ++resolve_seq_;
+  Resolving& r = resolving_[id];
+  const std::string name = spec.name;
+  const std::uint16_t port = spec.port;
+  const int family = spec.family;
+  if (spec.timeout_ms > 0) {
+    r.timer = loop_.run_after(Millis{spec.timeout_ms}, [this, id] {
+      auto it = resolving_.find(id);
+      if (it == resolving_.end()) return;
+      DialSpec s = std::move(it->second.spec);
+      resolving_.erase(it);
+      report_dial_error(*s.handler, s.target, s.context,
+                        std::error_code(ETIMEDOUT, std::system_category()));
+    });
+  }
+  r.spec = std::move(spec);
+  shared_.resolver->resolve(
+      name, port, family, [this, id](std::vector<SockAddr> addrs, std::error_code ec) {
+        (void)loop_.post_control([this, id, addrs = std::move(addrs), ec]() mutable {
+          resolved(id, std::move(addrs), ec);
+        });
+      });
+}
+
+void Worker::resolved(std::uint64_t id, std::vector<SockAddr> addrs, std::error_code ec) {
+  auto it = resolving_.find(id);
+  if (it == resolving_.end()) return;  // timed out, or the server is stopping
+  DialSpec spec = std::move(it->second.spec);
+  if (it->second.timer) loop_.cancel(it->second.timer);
+  resolving_.erase(it);
+  if (ec) return report_dial_error(*spec.handler, spec.target, spec.context, ec);
+  spec.name.clear();
+  spec.addr = addrs.front();
+  spec.more.assign(addrs.begin() + 1, addrs.end());
+  dial(std::move(spec));
 }
 
 void Worker::finish_dial(PendingDial& d, std::uint32_t /*events*/) noexcept {
@@ -116,6 +177,13 @@ void Worker::finish_dial(PendingDial& d, std::uint32_t /*events*/) noexcept {
 void Worker::cancel_dials() noexcept {
   while (!dials_.empty())
     fail_dial(*dials_.begin()->first, errc::server_stopping);
+  while (!resolving_.empty()) {
+    auto it = resolving_.begin();
+    DialSpec spec = std::move(it->second.spec);
+    if (it->second.timer) loop_.cancel(it->second.timer);
+    resolving_.erase(it);
+    report_dial_error(*spec.handler, spec.target, spec.context, errc::server_stopping);
+  }
 }
 
 }  // namespace detail

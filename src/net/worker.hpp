@@ -25,6 +25,7 @@
 namespace weft::detail {
 
 class Listener;
+class Resolver;
 class SecureLayer;
 class SecureLayerFactory;
 class PendingDial;
@@ -40,7 +41,12 @@ class ClientLayerFactory {
 /// One outbound connection to make on a loop.
 struct DialSpec {
   SockAddr addr;
-  std::string target;  ///< as the user wrote it, for errors
+  std::vector<SockAddr> more;  ///< further addresses of a resolved name, tried in order
+  std::string target;          ///< as the user wrote it, for errors
+  /// A host name to resolve first (addr is then unset).
+  std::string name;
+  std::uint16_t port = 0;
+  int family = 0;  ///< for the lookup: AF_INET, AF_INET6 or 0
   bool is_unix = false;
   Handler* handler = nullptr;
   void* context = nullptr;
@@ -59,6 +65,8 @@ struct ServerShared {
   const Config* config = nullptr;
   std::atomic<int> open_conns{0};  ///< all loops, for maxAcceptFD
   std::atomic<bool> stopping{false};
+  /// Looks up dial targets given by name (owned by the server).
+  Resolver* resolver = nullptr;
   /// Per listen URL (by index): how to make TLS transports; null = plain.
   std::vector<SecureLayerFactory*> transports;
 };
@@ -90,6 +98,8 @@ class Worker {
   void finish_dial(PendingDial& d, std::uint32_t events) noexcept;
   void fail_dial(PendingDial& d, std::error_code why) noexcept;
   void cancel_dials() noexcept;
+  /// A lookup for a dial came back (posted by the resolver thread).
+  void resolved(std::uint64_t id, std::vector<SockAddr> addrs, std::error_code ec);
   /// Fires on_open (after accept, or after the TLS handshake).
   void open_conn(Conn& c);
   /// Closes the descriptor, fires on_close (if on_open fired) and retires the slot.
@@ -180,6 +190,16 @@ class Worker {
   bool stopping_ = false;
   int handshakes_ = 0;  // in progress on this loop
   std::unordered_map<PendingDial*, std::unique_ptr<PendingDial>> dials_;
+  // Dials waiting for their name to resolve, by request id.
+  struct Resolving {
+    DialSpec spec;
+    TimerId timer = 0;
+  };
+  std::unordered_map<std::uint64_t, Resolving> resolving_;
+  std::uint64_t resolve_seq_ = 0;
+  void resolve_then_dial(DialSpec spec);
+  // Tries the next address of a resolved name; false when none is left.
+  bool dial_next_address(DialSpec& spec, std::error_code why);
   std::deque<std::pair<std::uint32_t, std::uint32_t>> handshake_queue_;  // slot, gen
 
   friend class weft::Conn;

@@ -46,11 +46,12 @@ Redialer::Redialer(std::string url, Handler& inner, DialOptions opts, RedialPoli
            reinterpret_cast<std::uintptr_t>(this)) {
   if (std::string why = policy_.validate(); !why.empty()) throw ConfigError("redial: " + why);
   // What Server::dial would refuse, refused now rather than at start().
-  const ListenUrl u = ListenUrl::parse(url_);
+  const ListenUrl u = ListenUrl::parse_target(url_);
   SockAddr addr;
-  if (u.transport == Transport::udp || !detail::resolve_literal(u, addr)) {
+  const bool ok = u.name ? u.port != 0 : detail::resolve_literal(u, addr);
+  if (u.transport == Transport::udp || !ok) {
     throw ConfigError("redial \"" + url_ +
-                      "\": needs tcp://host:port (a literal host), tls:// or unix://");
+                      "\": needs tcp://host:port, tls://host:port or unix://path");
   }
   opts_.handler = this;
   if (rng_ == 0) rng_ = 0x9e3779b97f4a7c15ULL;

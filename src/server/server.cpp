@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "net/listener.hpp"
+#include "net/resolver.hpp"
 #include "net/socket.hpp"
 #include "net/worker.hpp"
 #include "tls/ktls.hpp"
@@ -43,6 +44,7 @@ class ServerCore {
     shared.server = &self;
     shared.handler = &handler;
     shared.config = &config;
+    shared.resolver = resolver.get();
     std::size_t n = config.loop_count();
     for (std::size_t i = 0; i < n; ++i)
       workers.push_back(std::make_unique<Worker>(shared, i));
@@ -76,7 +78,8 @@ class ServerCore {
   ~ServerCore() {
     halt_now();
     join();
-    workers.clear();  // tears down what is left, firing on_close
+    resolver.reset();  // no lookup answer reaches a worker from here on
+    workers.clear();   // tears down what is left, firing on_close
     remove_unix_files();
     if (signals.fd >= 0) {
       ::close(signals.fd);
@@ -120,6 +123,7 @@ class ServerCore {
   Config config;
   ServerShared shared;
   std::vector<std::unique_ptr<SecureLayerFactory>> factories;  // before workers: outlive them
+  std::unique_ptr<Resolver> resolver = std::make_unique<Resolver>();
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<ListenUrl> urls;
   std::vector<std::string> bound;
@@ -320,13 +324,17 @@ Handler& Server::handler() const noexcept {
 
 std::error_code Server::dial(const std::string& url, const DialOptions& opts) {
   detail::ServerCore& core = *core_;
-  ListenUrl u = ListenUrl::parse(url);
+  ListenUrl u = ListenUrl::parse_target(url);
   if (u.transport == Transport::udp)
     throw ConfigError("dial \"" + url + "\": udp cannot be dialed");
   detail::DialSpec spec;
   spec.target = url;
   spec.is_unix = u.transport == Transport::unix_stream;
-  if (!detail::resolve_literal(u, spec.addr)) {
+  if (u.name && u.port != 0) {  // looked up on the resolver thread
+    spec.name = u.host;
+    spec.port = u.port;
+    spec.family = u.family;
+  } else if (!detail::resolve_literal(u, spec.addr)) {
     throw ConfigError("dial \"" + url + "\": needs a host and a port (or a unix path)");
   }
   spec.handler = opts.handler;

@@ -1,4 +1,4 @@
-// libFuzzer target for ListenUrl::parse. ConfigError is the only allowed
+// libFuzzer target for ListenUrl::parse and parse_target. ConfigError is the only allowed
 // failure; anything else (another exception, a crash, a broken invariant)
 // is a bug.
 #include <sys/socket.h>
@@ -36,6 +36,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(again.family == u.family && again.host == u.host && again.port == u.port &&
           again.path == u.path && again.reuseport == u.reuseport && again.backlog == u.backlog &&
           again.v6only == u.v6only && again.transport == u.transport);
+  } catch (const weft::ConfigError&) {
+  }
+  // A dial target: a listen URL parses the same way; otherwise the host is
+  // a name (no '_', no all-digit last label, lower-cased, at most 254 bytes).
+  try {
+    const weft::ListenUrl t = weft::ListenUrl::parse_target(in);
+    check(t.text == in);
+    if (t.name) {
+      check(t.transport != weft::Transport::unix_stream && !t.host.empty() && t.host.size() <= 254);
+      for (char c : t.host)
+        check((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.');
+      check(t.family == 0 || t.family == AF_INET || t.family == AF_INET6);
+    } else {
+      const weft::ListenUrl l = weft::ListenUrl::parse(in);
+      check(l.host == t.host && l.port == t.port && l.family == t.family);
+    }
   } catch (const weft::ConfigError&) {
   }
   return 0;

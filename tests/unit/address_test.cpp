@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "weft/address.hpp"
 #include "weft/error.hpp"
@@ -191,6 +192,55 @@ TEST(ListenUrl, RejectsBadHosts) {
   EXPECT_URL_ERROR("tcp://[fe80::1%eth0]:5000", "is not an IPv6 address");
   EXPECT_URL_ERROR("tcp://[::1]x:5000", "unexpected \"x:5000\"");
   EXPECT_URL_ERROR("tcp://user@1.2.3.4:5000", "not a literal address");
+}
+
+// The message of the ConfigError parse_target() throws, or "" if none.
+std::string target_error(const std::string& url) {
+  try {
+    (void)ListenUrl::parse_target(url);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ListenUrl, DialTargetsMayNameHosts) {
+  auto u = ListenUrl::parse_target("tcp://DB.Internal:5432");
+  EXPECT_TRUE(u.name);
+  EXPECT_EQ(u.host, "db.internal");
+  EXPECT_EQ(u.port, 5432);
+  EXPECT_EQ(u.family, 0);
+  u = ListenUrl::parse_target("tls6://example.com.:443");
+  EXPECT_TRUE(u.name);
+  EXPECT_EQ(u.host, "example.com.");
+  EXPECT_EQ(u.family, AF_INET6);
+  EXPECT_EQ(u.tls, weft::UrlTls::on);
+  u = ListenUrl::parse_target("tcp://a-b.c9:1");
+  EXPECT_TRUE(u.name);
+  u = ListenUrl::parse_target("tcp://x" + std::string(62, 'y') + ".com:1");  // a 63-byte label
+  EXPECT_TRUE(u.name);
+  // Literals and localhost are what parse() makes of them.
+  u = ListenUrl::parse_target("tcp://127.0.0.1:80");
+  EXPECT_FALSE(u.name);
+  EXPECT_EQ(u.host, "127.0.0.1");
+  EXPECT_EQ(u.family, AF_INET);
+  u = ListenUrl::parse_target("tcp://localhost:1");
+  EXPECT_FALSE(u.name);
+  EXPECT_EQ(u.host, "127.0.0.1");
+  // A listener still takes literals only.
+  EXPECT_URL_ERROR("tcp://db.internal:5432", "does not resolve names");
+}
+
+TEST(ListenUrl, DialTargetsRejectWhatIsNoName) {
+  for (const std::string& bad : std::vector<std::string>{
+           "tcp://a_b:1", "tcp://-a.com:1", "tcp://a-.com:1", "tcp://a..b:1", "tcp://.a:1",
+           "tcp://1.2.3:80", "tcp://256.1.1.1:80", "tcp://a.123:80", "tcp://user@host:1",
+           "tcp://x" + std::string(63, 'y') + ".com:1", "tcp://" + std::string(254, 'a') + ":1"}) {
+    const std::string msg = target_error(bad);
+    EXPECT_NE(msg.find("is neither an address nor a host name"), std::string::npos)
+        << bad << ": " << msg;
+  }
+  EXPECT_NE(target_error("tcp://db.internal").find("missing port"), std::string::npos);
 }
 
 TEST(ListenUrl, RejectsFamilyMismatch) {

@@ -1,7 +1,8 @@
-// Server::dial: a server dials its own listeners (plain and TLS) and the
-// dialed side checks what it receives back.
+// Server::dial: a server dials its own listeners (plain and TLS, by address
+// and by host name) and the dialed side checks what it receives back.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -221,7 +222,84 @@ TEST(Dial, BadUrlsThrow) {
   EXPECT_THROW((void)s.server().dial("udp://127.0.0.1:9"), weft::ConfigError);
   EXPECT_THROW((void)s.server().dial("tcp://:9"), weft::ConfigError);
   EXPECT_THROW((void)s.server().dial("tcp://127.0.0.1:0"), weft::ConfigError);
-  EXPECT_THROW((void)s.server().dial("tcp://example.com:80"), weft::ConfigError);
+  EXPECT_THROW((void)s.server().dial("tcp://exa_mple.com:80"), weft::ConfigError);
+  EXPECT_THROW((void)s.server().dial("tcp://example.com"), weft::ConfigError);
+}
+
+// A host name is looked up off the loop. The machine's own name, and what
+// weft makes of it must be what getaddrinfo and a blocking connect() to its
+// addresses say: it connects if one of them reaches the listener, else the
+// dial fails (with getaddrinfo's reason when the name does not resolve).
+TEST(Dial, HostNameIsResolvedOffTheLoop) {
+  Both h;
+  TestServer s(h, weft::test::test_config());
+  char name[256] = {};
+  ASSERT_EQ(::gethostname(name, sizeof name - 1), 0);
+  const std::string port = std::to_string(s.port());
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const int rc = ::getaddrinfo(name, port.c_str(), &hints, &res);
+  bool reachable = false;
+  for (addrinfo* a = rc == 0 ? res : nullptr; a && !reachable; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    reachable = fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    if (fd >= 0) ::close(fd);
+  }
+  if (rc == 0) ::freeaddrinfo(res);
+
+  weft::DialOptions d;
+  d.timeout = 5s;
+  ASSERT_FALSE(s.server().dial("tcp://" + std::string(name) + ":" + port, d));
+  if (reachable) {
+    ASSERT_TRUE(wait_until([&] { return h.dialed_closed.load() == 1; }, 8s)) << name;
+    std::lock_guard lock(h.mu);
+    EXPECT_EQ(h.echoed, h.greeting);
+    EXPECT_TRUE(h.errors.empty());
+  } else {
+    ASSERT_TRUE(wait_until(
+        [&] {
+          std::lock_guard lock(h.mu);
+          return h.errors.size() == 1;
+        },
+        8s))
+        << name;
+    std::lock_guard lock(h.mu);
+    if (rc != 0 && rc != EAI_SYSTEM) {
+      EXPECT_EQ(h.errors[0].value(), rc) << h.errors[0].message();
+    }
+    EXPECT_EQ(h.dialed_open.load(), 0);
+  }
+}
+
+// A name that cannot resolve (RFC 6761 reserves .invalid) ends in
+// on_dial_error, with getaddrinfo's reason, or ETIMEDOUT if no DNS server
+// answers within the dial's timeout; the loop goes on serving meanwhile.
+TEST(Dial, UnknownNameReportsWhy) {
+  Both h;
+  TestServer s(h, weft::test::test_config());
+  weft::DialOptions d;
+  d.timeout = 2s;
+  d.context = &h;
+  const std::string url = "tcp://no-such-host.invalid:80";
+  ASSERT_FALSE(s.server().dial(url, d));
+  ASSERT_FALSE(s.server().dial("tcp://127.0.0.1:" + std::to_string(s.port())));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock(h.mu);
+        return h.errors.size() == 1 && h.dialed_closed.load() == 1;
+      },
+      5s));
+  std::lock_guard lock(h.mu);
+  const std::error_code why = h.errors[0];
+  EXPECT_TRUE(std::string(why.category().name()) == "getaddrinfo" ||
+              why == std::error_code(ETIMEDOUT, std::system_category()))
+      << why.category().name() << ": " << why.message();
+  EXPECT_FALSE(why.message().empty());
+  EXPECT_EQ(h.error_targets[0], url);
+  EXPECT_EQ(h.error_contexts[0], &h);
+  EXPECT_EQ(h.echoed, h.greeting);  // the literal dial got through meanwhile
 }
 
 // A loopback listener that never accepts, its queue filled: further
