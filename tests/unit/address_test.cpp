@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "weft/address.hpp"
@@ -19,10 +20,12 @@ using weft::ListenUrl;
 using weft::SockAddr;
 using weft::Transport;
 
-// The message of the ConfigError parse() throws, or "" if it does not throw.
-std::string parse_error(const std::string& url) {
+// The message of the ConfigError parse() (or `parse`) throws, or "" if it
+// does not throw.
+std::string parse_error(const std::string& url,
+                        ListenUrl (*parse)(std::string_view) = &ListenUrl::parse) {
   try {
-    (void)ListenUrl::parse(url);
+    (void)parse(url);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -194,16 +197,6 @@ TEST(ListenUrl, RejectsBadHosts) {
   EXPECT_URL_ERROR("tcp://user@1.2.3.4:5000", "not a literal address");
 }
 
-// The message of the ConfigError parse_target() throws, or "" if none.
-std::string target_error(const std::string& url) {
-  try {
-    (void)ListenUrl::parse_target(url);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(ListenUrl, DialTargetsMayNameHosts) {
   auto u = ListenUrl::parse_target("tcp://DB.Internal:5432");
   EXPECT_TRUE(u.name);
@@ -236,11 +229,12 @@ TEST(ListenUrl, DialTargetsRejectWhatIsNoName) {
            "tcp://a_b:1", "tcp://-a.com:1", "tcp://a-.com:1", "tcp://a..b:1", "tcp://.a:1",
            "tcp://1.2.3:80", "tcp://256.1.1.1:80", "tcp://a.123:80", "tcp://user@host:1",
            "tcp://x" + std::string(63, 'y') + ".com:1", "tcp://" + std::string(254, 'a') + ":1"}) {
-    const std::string msg = target_error(bad);
+    const std::string msg = parse_error(bad, &ListenUrl::parse_target);
     EXPECT_NE(msg.find("is neither an address nor a host name"), std::string::npos)
         << bad << ": " << msg;
   }
-  EXPECT_NE(target_error("tcp://db.internal").find("missing port"), std::string::npos);
+  EXPECT_NE(parse_error("tcp://db.internal", &ListenUrl::parse_target).find("missing port"),
+            std::string::npos);
 }
 
 TEST(ListenUrl, RejectsFamilyMismatch) {

@@ -10,8 +10,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -125,6 +128,27 @@ class Idle final : public Handler {
   std::size_t on_data(Conn&, Bytes in) override { return in.size(); }
 };
 
+// An upstream in `mode`, and a redialer with `policy` that start() runs on
+// a server of its own. Members go in reverse: the redialer's server stops
+// first, while the redialer and its recorder still exist.
+struct Rig {
+  Rig(Upstream::Mode mode, const RedialPolicy& policy)
+      : up(mode), upstream(up), r(url_of(upstream.port()), rec, {}, policy) {
+    rec.r = &r;
+  }
+  void start() {
+    client = std::make_unique<TestServer>(idle);
+    r.start(client->server());
+  }
+
+  Upstream up;
+  TestServer upstream;
+  Recorder rec;
+  Redialer r;
+  Idle idle;
+  std::unique_ptr<TestServer> client;
+};
+
 TEST(RedialPolicy, DelayGrowsIsCappedAndJitters) {
   RedialPolicy p = quick(100, 1000);
   EXPECT_EQ(p.delay(1, 0.5), 100ms);
@@ -166,18 +190,12 @@ TEST(RedialPolicy, InvalidIsRejected) {
 }
 
 TEST(Redial, DialsAgainWhenThePeerHangsUpBackingOff) {
-  Upstream up(Upstream::Mode::hang_up);
-  TestServer upstream(up);
-  Recorder rec;
-  Redialer r(url_of(upstream.port()), rec, {}, quick(5, 20));
-  rec.r = &r;
-  Idle idle;
-  TestServer client(idle);
-  r.start(client.server());
-  ASSERT_TRUE(wait_until([&] { return rec.count("close") >= 4; }, 10s));
-  r.stop();
-  client.stop_and_wait();
-  const auto ev = rec.events();
+  Rig rig(Upstream::Mode::hang_up, quick(5, 20));
+  rig.start();
+  ASSERT_TRUE(wait_until([&] { return rig.rec.count("close") >= 4; }, 10s));
+  rig.r.stop();
+  rig.client->stop_and_wait();
+  const auto ev = rig.rec.events();
   // open, close, open, close, ...: each short-lived connection is one more
   // failure, and the wait doubles up to the cap.
   std::vector<std::chrono::milliseconds> waits;
@@ -191,8 +209,8 @@ TEST(Redial, DialsAgainWhenThePeerHangsUpBackingOff) {
   if (waits.size() > 3) {
     EXPECT_EQ(waits[3], 20ms);
   }
-  EXPECT_GE(up.accepted.load(), 4);
-  EXPECT_EQ(rec.count("error"), 0);
+  EXPECT_GE(rig.up.accepted.load(), 4);
+  EXPECT_EQ(rig.rec.count("error"), 0);
 }
 
 TEST(Redial, RefusedDialsBackOffAndStopAtMaxFailures) {
@@ -225,16 +243,13 @@ TEST(Redial, RefusedDialsBackOffAndStopAtMaxFailures) {
 }
 
 TEST(Redial, AStableConnectionEndsTheRunOfFailures) {
-  Upstream up(Upstream::Mode::on_x);
-  TestServer upstream(up);
-  Recorder rec;
   RedialPolicy p = quick(5, 1000);
   p.stable_after = 300ms;
-  Redialer r(url_of(upstream.port()), rec, {}, p);
-  rec.r = &r;
+  Rig rig(Upstream::Mode::on_x, p);
+  Redialer& r = rig.r;
   // The first connection stays 400 ms (stable); later ones ask to be closed
   // at once (failures).
-  rec.opened = [&r](Conn& c) {
+  rig.rec.opened = [&r](Conn& c) {
     if (r.connections() == 1) {
       c.loop().run_after(400ms, [&r] {
         if (Conn* now = r.conn()) now->write("x");
@@ -243,14 +258,12 @@ TEST(Redial, AStableConnectionEndsTheRunOfFailures) {
       c.write("x");
     }
   };
-  Idle idle;
-  TestServer client(idle);
-  r.start(client.server());
-  ASSERT_TRUE(wait_until([&] { return rec.count("close") >= 3; }, 10s));
+  rig.start();
+  ASSERT_TRUE(wait_until([&] { return rig.rec.count("close") >= 3; }, 10s));
   r.stop();
-  client.stop_and_wait();
+  rig.client->stop_and_wait();
   std::vector<Recorder::Event> closes;
-  for (const auto& e : rec.events()) {
+  for (const auto& e : rig.rec.events()) {
     if (e.what == "close") closes.push_back(e);
   }
   ASSERT_GE(closes.size(), 3u);
@@ -263,24 +276,18 @@ TEST(Redial, AStableConnectionEndsTheRunOfFailures) {
 }
 
 TEST(Redial, StopClosesTheConnectionAndNothingFollows) {
-  Upstream up(Upstream::Mode::keep);
-  TestServer upstream(up);
-  Recorder rec;
-  Redialer r(url_of(upstream.port()), rec, {}, quick(5, 20));
-  rec.r = &r;
-  Idle idle;
-  TestServer client(idle);
-  r.start(client.server());
-  ASSERT_TRUE(wait_until([&] { return rec.count("open") == 1; }));
-  r.stop();
-  ASSERT_TRUE(wait_until([&] { return rec.count("close") == 1; }));
+  Rig rig(Upstream::Mode::keep, quick(5, 20));
+  rig.start();
+  ASSERT_TRUE(wait_until([&] { return rig.rec.count("open") == 1; }));
+  rig.r.stop();
+  ASSERT_TRUE(wait_until([&] { return rig.rec.count("close") == 1; }));
   std::this_thread::sleep_for(100ms);
-  client.stop_and_wait();
-  const auto ev = rec.events();
+  rig.client->stop_and_wait();
+  const auto ev = rig.rec.events();
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_FALSE(ev[1].active);
   EXPECT_FALSE(ev[1].why) << ev[1].why.message();  // an orderly close
-  EXPECT_TRUE(wait_until([&] { return up.accepted.load() == 1; }));
+  EXPECT_TRUE(wait_until([&] { return rig.up.accepted.load() == 1; }));
 }
 
 TEST(Redial, ReachesAnUpstreamThatComesUpLater) {
