@@ -42,6 +42,10 @@ struct LoopStats {
   Counter accept_errors;      ///< accept failures (EMFILE included)
   Counter fd_exhausted;       ///< EMFILE/ENFILE events
   Counter sbuf_pauses;        ///< reads paused by cliSbufLimit
+  // Outbound (Server::dial, Redialer)
+  Counter dials;         ///< connects started (each address of a name counts)
+  Counter dial_errors;   ///< dials that failed before on_open (on_dial_error)
+  Counter name_lookups;  ///< host names looked up for dials
   // TLS
   Counter tls_handshakes;   ///< handshakes finished
   Counter tls_resumed;      ///< of those, resumed sessions
@@ -62,9 +66,10 @@ struct StatsSnapshot {
                 closed_error = 0, closed_idle = 0, closed_pkt = 0, closed_sbuf = 0, closed_stop = 0,
                 bytes_in = 0, bytes_out = 0, msgs_in = 0, msgs_out = 0, datagrams_in = 0,
                 datagrams_out = 0, datagrams_dropped = 0, accept_errors = 0, fd_exhausted = 0,
-                sbuf_pauses = 0, tls_handshakes = 0, tls_resumed = 0, tls_failed = 0,
-                tls_timeouts = 0, tls_handshaking = 0, ktls_offloaded = 0, ktls_tx_only = 0,
-                ktls_no_kernel = 0, ktls_cipher = 0, ktls_declined = 0, tls_own_records = 0;
+                sbuf_pauses = 0, dials = 0, dial_errors = 0, name_lookups = 0, tls_handshakes = 0,
+                tls_resumed = 0, tls_failed = 0, tls_timeouts = 0, tls_handshaking = 0,
+                ktls_offloaded = 0, ktls_tx_only = 0, ktls_no_kernel = 0, ktls_cipher = 0,
+                ktls_declined = 0, tls_own_records = 0;
 
   void add(const LoopStats& s) noexcept;
   /// One line: "open=3 accepted=10 closed=7 (peer=5 ...) in=... out=...".

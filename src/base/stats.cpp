@@ -25,6 +25,9 @@ void StatsSnapshot::add(const LoopStats& s) noexcept {
   accept_errors += s.accept_errors.get();
   fd_exhausted += s.fd_exhausted.get();
   sbuf_pauses += s.sbuf_pauses.get();
+  dials += s.dials.get();
+  dial_errors += s.dial_errors.get();
+  name_lookups += s.name_lookups.get();
   tls_handshakes += s.tls_handshakes.get();
   tls_resumed += s.tls_resumed.get();
   tls_failed += s.tls_failed.get();
@@ -58,6 +61,13 @@ std::string StatsSnapshot::to_string() const {
       static_cast<unsigned long long>(accept_errors), static_cast<unsigned long long>(fd_exhausted),
       static_cast<unsigned long long>(sbuf_pauses));
   std::string out = line;
+  if (dials || name_lookups) {
+    std::snprintf(line, sizeof line, " dials=%llu dial_errors=%llu lookups=%llu",
+                  static_cast<unsigned long long>(dials),
+                  static_cast<unsigned long long>(dial_errors),
+                  static_cast<unsigned long long>(name_lookups));
+    out += line;
+  }
   if (tls_handshakes || tls_failed || tls_handshaking) {
     std::snprintf(line, sizeof line,
                   " tls: handshakes=%llu resumed=%llu failed=%llu timeouts=%llu active=%llu "

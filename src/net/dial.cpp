@@ -30,6 +30,7 @@ namespace detail {
 
 void Worker::report_dial_error(Handler& h, const std::string& target, void* context,
                                std::error_code why) noexcept {
+  stats_.dial_errors.add();
   try {
     h.on_dial_error(server(), target, context, why);
   } catch (...) {
@@ -42,6 +43,7 @@ void Worker::dial(DialSpec spec) {
   spec.handler = &h;
   if (stopping_) return report_dial_error(h, spec.target, spec.context, errc::server_stopping);
   if (!spec.name.empty()) return resolve_then_dial(std::move(spec));
+  stats_.dials.add();
   int fd = ::socket(spec.addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return report_dial_error(h, spec.target, spec.context, {errno, std::system_category()});
@@ -100,6 +102,7 @@ bool Worker::dial_next_address(DialSpec& spec, std::error_code why) {
 // then the connect once more): a DNS server that does not answer ends in
 // ETIMEDOUT here, whatever getaddrinfo is still waiting for.
 void Worker::resolve_then_dial(DialSpec spec) {
+  stats_.name_lookups.add();
   const std::uint64_t id = ++resolve_seq_;
   Resolving& r = resolving_[id];
   const std::string name = spec.name;

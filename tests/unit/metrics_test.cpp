@@ -106,6 +106,8 @@ TEST(Metrics, CountsLandOnTheirLoopAndLabel) {
   b.closed_peer.add(5);
   b.bytes_in.add(1234567890123ULL);
   a.sbuf_pauses.add(1);
+  b.dials.add(3);
+  b.dial_errors.add(2);
   const LoopStats* loops[] = {&a, &b};
   const std::string text = prometheus_text(loops);
   expect_well_formed(text);
@@ -118,6 +120,9 @@ TEST(Metrics, CountsLandOnTheirLoopAndLabel) {
   EXPECT_TRUE(has_line(text, "weft_connections_closed_total{loop=\"0\",reason=\"peer\"} 0"));
   EXPECT_TRUE(has_line(text, "weft_received_bytes_total{loop=\"1\"} 1234567890123"));
   EXPECT_TRUE(has_line(text, "weft_read_pauses_total{loop=\"0\"} 1"));
+  EXPECT_TRUE(has_line(text, "weft_dials_total{loop=\"1\"} 3"));
+  EXPECT_TRUE(has_line(text, "weft_dial_errors_total{loop=\"1\"} 2"));
+  EXPECT_TRUE(has_line(text, "weft_name_lookups_total{loop=\"0\"} 0"));
 }
 
 TEST(Metrics, TlsFamiliesOnceAHandshakeStartedOrWhenAsked) {

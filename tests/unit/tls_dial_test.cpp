@@ -292,6 +292,10 @@ TEST(Dial, UnknownNameReportsWhy) {
       },
       5s));
   std::lock_guard lock(h.mu);
+  const weft::StatsSnapshot st = s.stats();
+  EXPECT_EQ(st.name_lookups, 1u);
+  EXPECT_EQ(st.dials, 1u);  // the literal one: the name never got an address
+  EXPECT_EQ(st.dial_errors, 1u);
   const std::error_code why = h.errors[0];
   EXPECT_TRUE(std::string(why.category().name()) == "getaddrinfo" ||
               why == std::error_code(ETIMEDOUT, std::system_category()))
