@@ -28,6 +28,20 @@ void Handler::on_dial_error(Server& server, const std::string& target, void* con
 
 namespace detail {
 
+ListenUrl parse_dial_target(const std::string& url, SockAddr& addr) {
+  ListenUrl u = ListenUrl::parse_target(url);
+  if (u.transport == Transport::udp) {
+    throw ConfigError("dial \"" + url + "\": udp cannot be dialed");
+  }
+  if (u.name ? u.port == 0 : !resolve_literal(u, addr)) {
+    throw ConfigError("dial \"" + url + "\": needs a host and a port (or a unix path)");
+  }
+  if (u.tls == UrlTls::both) {
+    throw ConfigError("dial \"" + url + "\": tls=both applies to listeners only");
+  }
+  return u;
+}
+
 void Worker::report_dial_error(Handler& h, const std::string& target, void* context,
                                std::error_code why) noexcept {
   stats_.dial_errors.add();
@@ -112,8 +126,8 @@ void Worker::resolve_then_dial(DialSpec spec) {
     r.timer = loop_.run_after(Millis{spec.timeout_ms}, [this, id] {
       auto it = resolving_.find(id);
       if (it == resolving_.end()) return;
-      DialSpec s = std::move(it->second.spec);
-      resolving_.erase(it);
+      it->second.timer = 0;  // running now
+      DialSpec s = take_resolving(it);
       report_dial_error(*s.handler, s.target, s.context,
                         std::error_code(ETIMEDOUT, std::system_category()));
     });
@@ -127,12 +141,17 @@ void Worker::resolve_then_dial(DialSpec spec) {
       });
 }
 
-void Worker::resolved(std::uint64_t id, std::vector<SockAddr> addrs, std::error_code ec) {
-  auto it = resolving_.find(id);
-  if (it == resolving_.end()) return;  // timed out, or the server is stopping
+DialSpec Worker::take_resolving(std::unordered_map<std::uint64_t, Resolving>::iterator it) {
   DialSpec spec = std::move(it->second.spec);
   if (it->second.timer) loop_.cancel(it->second.timer);
   resolving_.erase(it);
+  return spec;
+}
+
+void Worker::resolved(std::uint64_t id, std::vector<SockAddr> addrs, std::error_code ec) {
+  auto it = resolving_.find(id);
+  if (it == resolving_.end()) return;  // timed out, or the server is stopping
+  DialSpec spec = take_resolving(it);
   if (ec) return report_dial_error(*spec.handler, spec.target, spec.context, ec);
   spec.name.clear();
   spec.addr = addrs.front();
@@ -181,10 +200,7 @@ void Worker::cancel_dials() noexcept {
   while (!dials_.empty())
     fail_dial(*dials_.begin()->first, errc::server_stopping);
   while (!resolving_.empty()) {
-    auto it = resolving_.begin();
-    DialSpec spec = std::move(it->second.spec);
-    if (it->second.timer) loop_.cancel(it->second.timer);
-    resolving_.erase(it);
+    DialSpec spec = take_resolving(resolving_.begin());
     report_dial_error(*spec.handler, spec.target, spec.context, errc::server_stopping);
   }
 }

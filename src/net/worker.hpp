@@ -55,6 +55,11 @@ struct DialSpec {
   std::string server_name;
 };
 
+/// A dial target's URL, checked as Server::dial takes it: throws ConfigError
+/// ("dial \"url\": ...") for udp, a missing host or port, or tls=both.
+/// `addr` is set unless the host is a name (`name`: looked up when dialed).
+ListenUrl parse_dial_target(const std::string& url, SockAddr& addr);
+
 /// The listener index dialed connections report (Conn::listener()).
 inline constexpr std::uint16_t kDialedListener = 0xffff;
 
@@ -198,6 +203,8 @@ class Worker {
   std::unordered_map<std::uint64_t, Resolving> resolving_;
   std::uint64_t resolve_seq_ = 0;
   void resolve_then_dial(DialSpec spec);
+  // Takes dial `it` out of resolving_, its timer cancelled.
+  DialSpec take_resolving(std::unordered_map<std::uint64_t, Resolving>::iterator it);
   // Tries the next address of a resolved name; false when none is left.
   bool dial_next_address(DialSpec& spec, std::error_code why);
   std::deque<std::pair<std::uint32_t, std::uint32_t>> handshake_queue_;  // slot, gen

@@ -9,7 +9,7 @@
 #include <exception>
 #include <utility>
 
-#include "net/socket.hpp"
+#include "net/worker.hpp"
 #include "weft/address.hpp"
 #include "weft/conn.hpp"
 #include "weft/error.hpp"
@@ -46,13 +46,8 @@ Redialer::Redialer(std::string url, Handler& inner, DialOptions opts, RedialPoli
            reinterpret_cast<std::uintptr_t>(this)) {
   if (std::string why = policy_.validate(); !why.empty()) throw ConfigError("redial: " + why);
   // What Server::dial would refuse, refused now rather than at start().
-  const ListenUrl u = ListenUrl::parse_target(url_);
   SockAddr addr;
-  const bool ok = u.name ? u.port != 0 : detail::resolve_literal(u, addr);
-  if (u.transport == Transport::udp || !ok) {
-    throw ConfigError("redial \"" + url_ +
-                      "\": needs tcp://host:port, tls://host:port or unix://path");
-  }
+  (void)detail::parse_dial_target(url_, addr);
   opts_.handler = this;
   if (rng_ == 0) rng_ = 0x9e3779b97f4a7c15ULL;
 }

@@ -324,18 +324,14 @@ Handler& Server::handler() const noexcept {
 
 std::error_code Server::dial(const std::string& url, const DialOptions& opts) {
   detail::ServerCore& core = *core_;
-  ListenUrl u = ListenUrl::parse_target(url);
-  if (u.transport == Transport::udp)
-    throw ConfigError("dial \"" + url + "\": udp cannot be dialed");
   detail::DialSpec spec;
+  const ListenUrl u = detail::parse_dial_target(url, spec.addr);
   spec.target = url;
   spec.is_unix = u.transport == Transport::unix_stream;
-  if (u.name && u.port != 0) {  // looked up on the resolver thread
+  if (u.name) {  // looked up on the resolver thread
     spec.name = u.host;
     spec.port = u.port;
     spec.family = u.family;
-  } else if (!detail::resolve_literal(u, spec.addr)) {
-    throw ConfigError("dial \"" + url + "\": needs a host and a port (or a unix path)");
   }
   spec.handler = opts.handler;
   spec.context = opts.context;
@@ -357,8 +353,6 @@ std::error_code Server::dial(const std::string& url, const DialOptions& opts) {
       host = host.substr(0, host.rfind(':'));
     }
     spec.server_name = opts.server_name.empty() ? host : opts.server_name;
-  } else if (u.tls != UrlTls::inherit && u.tls != UrlTls::off) {
-    throw ConfigError("dial \"" + url + "\": tls=both applies to listeners only");
   }
   std::size_t n = core.workers.size();
   std::size_t i = opts.loop >= 0 ? static_cast<std::size_t>(opts.loop) % n

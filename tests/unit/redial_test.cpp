@@ -182,8 +182,8 @@ TEST(RedialPolicy, InvalidIsRejected) {
   EXPECT_NE(p.validate(), "");
   Recorder rec;
   EXPECT_THROW(Redialer("tcp://127.0.0.1:1", rec, {}, p), ConfigError);
-  for (const char* bad :
-       {"udp://127.0.0.1:9", "tcp://example.com", "tcp://127.0.0.1", "tcp://a_b:80", "nope"})
+  for (const char* bad : {"udp://127.0.0.1:9", "tcp://example.com", "tcp://127.0.0.1",
+                          "tcp://a_b:80", "nope", "tcp://127.0.0.1:9?tls=both"})
     EXPECT_THROW(Redialer(bad, rec), ConfigError) << bad;
   EXPECT_NO_THROW(Redialer("unix:///tmp/weft-redial-test.sock", rec));
   EXPECT_NO_THROW(Redialer("tcp://db.internal:5432", rec));  // resolved when dialed

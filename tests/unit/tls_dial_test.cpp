@@ -224,6 +224,7 @@ TEST(Dial, BadUrlsThrow) {
   EXPECT_THROW((void)s.server().dial("tcp://127.0.0.1:0"), weft::ConfigError);
   EXPECT_THROW((void)s.server().dial("tcp://exa_mple.com:80"), weft::ConfigError);
   EXPECT_THROW((void)s.server().dial("tcp://example.com"), weft::ConfigError);
+  EXPECT_THROW((void)s.server().dial("tcp://127.0.0.1:9?tls=both"), weft::ConfigError);
 }
 
 // A host name is looked up off the loop. The machine's own name, and what
