@@ -91,6 +91,7 @@ class Redialer final : public Handler {
   void failed(std::error_code why);
   void schedule();
   void halt();
+  void end_waiting();
 
   std::string url_;
   Handler* inner_;

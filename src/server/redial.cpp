@@ -65,7 +65,7 @@ void Redialer::start(Server& server) {
   opts_.loop = static_cast<int>(i);
   loop_ = &server.loop(i);
   server_ = &server;
-  // The first dial from the caller's thread, so a bad URL throws here.
+  // (The constructor checked the URL; Server::dial posts this one to the loop.)
   if (std::error_code ec = server.dial(url_, opts_)) {
     (void)loop_->post([this, ec] { failed(ec); });
   }
@@ -80,11 +80,16 @@ void Redialer::stop() {
 }
 
 void Redialer::halt() {
+  end_waiting();
+  if (conn_) conn_->close();
+}
+
+// No more dials: the pending wait, if any, is cancelled.
+void Redialer::end_waiting() {
   stopped_ = true;
   next_delay_ = std::chrono::milliseconds{0};
   if (timer_) loop_->cancel(timer_);
   timer_ = 0;
-  if (conn_) conn_->close();
 }
 
 void Redialer::dial_now() {
@@ -169,9 +174,7 @@ void Redialer::on_dial_error(Server& server, const std::string& target, void* co
 }
 
 void Redialer::on_stop(Conn& c) {
-  stopped_ = true;  // the server is stopping: no more dials
-  if (timer_) loop_->cancel(timer_);
-  timer_ = 0;
+  end_waiting();  // the server is stopping
   inner_->on_stop(c);
 }
 
