@@ -223,6 +223,9 @@ void TlsTestClient::connect_tcp(std::uint16_t port) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);  // bounds connect() too
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (opts_.receive_buffer > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &opts_.receive_buffer, sizeof opts_.receive_buffer);
+  }
   sockaddr_in in{};
   in.sin_family = AF_INET;
   in.sin_port = htons(port);

@@ -58,6 +58,9 @@ struct TlsTestClientOptions {
   std::string verify_host;
   /// SO_RCVTIMEO / SO_SNDTIMEO and the connect bound.
   std::chrono::milliseconds timeout{4000};
+  /// SO_RCVBUF set before connect (fixes the window; 0 = the kernel's
+  /// autotuning, which may grow it to tcp_rmem's maximum).
+  int receive_buffer = 0;
 };
 
 class TlsTestClient {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -89,6 +90,16 @@ bool echo_pattern(TlsTestClient& c, std::size_t n) {
   if (!c.write_all(data)) return false;
   const std::string back = c.read_exact(n);
   return back.size() == n && pattern_mismatch(back) == std::string::npos;
+}
+
+// The most a TCP socket here may hold for sending: tcp_wmem's maximum.
+std::size_t largest_tcp_send_buffer() {
+  std::ifstream f("/proc/sys/net/ipv4/tcp_wmem");
+  std::size_t low = 0;
+  std::size_t initial = 0;
+  std::size_t most = 0;
+  if (f >> low >> initial >> most) return most;
+  return 4 * kMiB;  // the kernel's default
 }
 
 // Counts the KeyUpdate messages a client receives.
@@ -202,21 +213,26 @@ TEST(TlsOwnRecords, FollowsKeyUpdatesBothWays) {
 TEST(TlsOwnRecords, KeyUpdateRequestsFromAClientThatDoesNotReadGetOneAnswer) {
   // While the socket is full, a client that keeps asking for KeyUpdates
   // gets one answer (RFC 8446 §4.6.3): nothing piles up in the server.
-  // (No send-buffer limit, so the server keeps reading while its echo of
-  // 6 MB waits for a client that reads only at the end.)
+  // The client first sends more than the path back can hold (the server's
+  // largest send buffer plus the client's fixed receive window), reading
+  // nothing, so the server's echo is stuck before the first request comes.
+  // (No send-buffer limit, so the server keeps reading meanwhile.)
   EchoHandler h;
   Config cfg = tls_config();
   cfg.cli_sbuf_limit = 0;
   TestServer srv(h, cfg);
-  TlsTestClient c(client_opts());
+  TlsTestClientOptions o = client_opts();
+  o.receive_buffer = 64 * 1024;
+  TlsTestClient c(o);
   ASSERT_TRUE(c.connect(srv.port())) << c.error();
   ASSERT_TRUE(echo_ok(c, "x")) << c.error();
   int received = 0;
   SSL_set_msg_callback(c.ssl(), count_key_updates);
   SSL_set_msg_callback_arg(c.ssl(), &received);
+  std::string sent = pattern(largest_tcp_send_buffer() + 4 * kMiB);
+  ASSERT_TRUE(c.write_all(sent)) << c.error();
   constexpr int kRequests = 1500;
-  const std::string chunk = pattern(4000);
-  std::string sent;
+  const std::string chunk = pattern(100);
   for (int i = 0; i < kRequests; ++i) {
     ASSERT_EQ(SSL_key_update(c.ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
     ASSERT_TRUE(c.write_all(chunk)) << c.error();  // carries the KeyUpdate
