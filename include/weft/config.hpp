@@ -85,7 +85,8 @@ struct TlsConfig {
 };
 
 struct Config {
-  /// Listen URLs ("listenAddrs").
+  /// Listen URLs ("listenAddrs"). Empty: a server that only dials out
+  /// (Server::dial, http::fetch, ws::connect).
   std::vector<std::string> listen = {"tcp://127.0.0.1:5000"};
   /// Loops ("ncpu"): -1 = one per core; 0 or 1 = one loop on the calling thread.
   int ncpu = 1;

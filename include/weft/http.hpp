@@ -1,7 +1,9 @@
-// weft/http.hpp — the HTTP/1.1 server: App (routes), Request, Response.
+// weft/http.hpp — HTTP/1.1: the server (App, Request, Response) and the
+// client (fetch).
 #pragma once
 
 #include "weft/http/app.hpp"
+#include "weft/http/client.hpp"
 #include "weft/http/metrics.hpp"
 #include "weft/http/request.hpp"
 #include "weft/http/response.hpp"

@@ -20,6 +20,12 @@ ParseResult fail(const char* reason) {
   return {ParseStatus::error, 0, reason};
 }
 
+// Over one of the HeadLimits: 431, as for a request, so a caller can tell
+// "too large" from "not HTTP".
+ParseResult over_limit(const char* reason) {
+  return {ParseStatus::error, 431, reason};
+}
+
 // tchar (RFC 9110 §5.6.2).
 bool is_tchar(unsigned char c) noexcept {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
@@ -127,7 +133,7 @@ ParseResult parse_status_line(std::string_view in, ResponseHead& out, std::size_
     return fail(in[12] == '\n' ? "bare LF" : "bad status line");
   }
   for (;; ++i) {
-    if (i > max_line) return fail("status line too long");
+    if (i > max_line) return over_limit("status line too long");
     if (i == n) return kIncomplete;
     const auto c = static_cast<unsigned char>(in[i]);
     if (c == '\r') break;
@@ -182,7 +188,7 @@ ParseResult parse_header_lines(std::string_view in, ResponseHead& out, std::size
     }
     if (pos + 1 == n) return kIncomplete;
     if (in[pos + 1] != '\n') return fail("CR without LF");
-    if (count == max_headers || out.headers == nullptr) return fail("too many headers");
+    if (count == max_headers || out.headers == nullptr) return over_limit("too many headers");
     out.headers[count++] = Header{name, trim(in.substr(value_begin, pos - value_begin))};
     pos += 2;
   }
@@ -308,7 +314,7 @@ ParseResult parse_response_head(std::string_view in, ResponseHead& out, const He
   ParseResult r = parse_status_line(scan, out, limits.max_request_line, pos);
   if (r.status == ParseStatus::complete) r = parse_header_lines(scan, out, limits.max_headers, pos);
   if (r.status == ParseStatus::incomplete && in.size() > scan.size()) {
-    return fail("response head too large");
+    return over_limit("response head too large");
   }
   if (r.status != ParseStatus::complete) return r;
   return derive_framing(out, request_method);

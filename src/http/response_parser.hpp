@@ -30,7 +30,8 @@ struct ResponseHead {
 /// Parses one response head from the start of `in`. `request_method` is the
 /// method of the request it answers ("HEAD" means no body whatever the
 /// headers say). Errors: bad status line, bad header syntax (as for
-/// requests), conflicting or invalid framing headers — 0 in error_status.
+/// requests), conflicting or invalid framing headers — 0 in error_status;
+/// a status line, header count or head over `limits` — 431.
 ParseResult parse_response_head(std::string_view in, ResponseHead& out, const HeadLimits& limits,
                                 std::string_view request_method = "GET");
 

@@ -37,7 +37,6 @@ constexpr std::int64_t kIntMax = 2147483647;
 }  // namespace
 
 void Config::validate() const {
-  if (listen.empty()) bad_field("listenAddrs", "must name at least one address");
   for (std::size_t i = 0; i < listen.size(); ++i) {
     try {
       (void)ListenUrl::parse(listen[i]);

@@ -9,10 +9,10 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <charconv>
 #include <memory>
 
 #include "http/request_parser.hpp"
+#include "http/url_target.hpp"
 #include "weft/conn.hpp"
 #include "weft/loop.hpp"
 #include "weft/server.hpp"
@@ -31,62 +31,7 @@ namespace {
 
 constexpr std::size_t kMaxResponseHead = 16 * 1024;
 
-struct Target {
-  std::string dial_url;  // tcp://host:port or tls://host:port
-  std::string host;      // for the Host header (with the port when not the default)
-  std::string sni;       // the host alone, for TLS
-  std::string resource;  // path and query
-};
-
-// GCC 12 at -O3 reports a false -Wrestrict inside std::string's copy here
-// (GCC bug 105329); the code is plain string building.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wrestrict"
-#endif
-bool parse_url(std::string_view url, Target& t) {
-  bool tls = false;
-  if (url.starts_with("ws://")) {
-    url.remove_prefix(5);
-  } else if (url.starts_with("wss://")) {
-    url.remove_prefix(6);
-    tls = true;
-  } else {
-    return false;
-  }
-  const std::size_t slash = url.find_first_of("/?");
-  std::string_view authority = url.substr(0, slash);
-  std::string_view resource = slash == std::string_view::npos ? "/" : url.substr(slash);
-  if (authority.empty()) return false;
-  std::string_view host = authority;
-  std::string_view port = tls ? "443" : "80";
-  bool explicit_port = false;
-  const std::size_t colon = authority.rfind(':');
-  const std::size_t bracket = authority.rfind(']');
-  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-    explicit_port = true;
-    unsigned value = 0;
-    const auto r = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (r.ec != std::errc{} || r.ptr != port.data() + port.size() || value == 0 || value > 65535) {
-      return false;
-    }
-  }
-  if (host.empty()) return false;
-  t.dial_url = std::string(tls ? "tls://" : "tcp://") + std::string(host) + ":" + std::string(port);
-  t.host = explicit_port ? std::string(authority) : std::string(host);
-  std::string_view bare = host;
-  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
-    bare = bare.substr(1, bare.size() - 2);
-  }
-  t.sni = bare;
-  t.resource.assign(resource.front() == '?' ? "/" : "").append(resource);
-  return true;
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+using Target = http::UrlTarget;
 
 // 16 random bytes in base64 (RFC 6455 §4.1: a fresh nonce per connection).
 std::string random_key() {
@@ -294,7 +239,8 @@ class Connector final : public Handler {
 std::error_code connect(Server& server, std::string_view url, ClientOptions options,
                         Behavior behavior) {
   detail::Target target;
-  if (!detail::parse_url(url, target)) return std::make_error_code(std::errc::invalid_argument);
+  if (!http::parse_url_target(url, "ws", "wss", target))
+    return std::make_error_code(std::errc::invalid_argument);
   DialOptions dial;
   dial.timeout = options.timeout;
   dial.tls = options.tls;

@@ -1,6 +1,7 @@
-// libFuzzer target for ListenUrl::parse and parse_target. ConfigError is the only allowed
-// failure; anything else (another exception, a crash, a broken invariant)
-// is a bug.
+// libFuzzer target for ListenUrl::parse and parse_target (ConfigError is
+// the only allowed failure), and for the HTTP and WebSocket clients' URLs
+// (http::parse_url_target). Anything else (another exception, a crash, a
+// broken invariant) is a bug.
 #include <sys/socket.h>
 
 #include <cstddef>
@@ -8,6 +9,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "http/response_parser.hpp"
+#include "http/url_target.hpp"
 #include "weft/address.hpp"
 #include "weft/error.hpp"
 
@@ -53,6 +56,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(l.host == t.host && l.port == t.port && l.family == t.family);
     }
   } catch (const weft::ConfigError&) {
+  }
+  // A client URL: what it gives can always be dialed as written and sent
+  // as a request line and Host header.
+  weft::http::UrlTarget u;
+  if (weft::http::parse_url_target(in, "http", "https", u)) {
+    check(u.dial_url.starts_with("tcp://") || u.dial_url.starts_with("tls://"));
+    check(!u.host.empty() && u.host.find('@') == std::string::npos && !u.sni.empty());
+    check(u.resource.starts_with("/") && u.resource.find('#') == std::string::npos);
+    std::string request;
+    check(weft::http::write_request(request, "GET", u.resource, u.host));
   }
   return 0;
 }

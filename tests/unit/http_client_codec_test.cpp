@@ -151,6 +151,7 @@ TEST(HttpClientCodec, StatusLineLimit) {
       "HTTP/1.1 200 " + std::string(8, 'r') + "\r\nContent-Length: 0\r\n\r\n";
   EXPECT_EQ(r.status(ok), ParseStatus::complete);
   EXPECT_EQ(r.status(long_line), ParseStatus::error);
+  EXPECT_EQ(r.parse(long_line).error_status, 431);
   // An unfinished line over the limit is an error too, not a wait.
   EXPECT_EQ(r.status("HTTP/1.1 200 " + std::string(30, 'r')), ParseStatus::error);
   EXPECT_EQ(r.status("HTTP/1.1 200 " + std::string(7, 'r')), ParseStatus::incomplete);
@@ -233,6 +234,7 @@ TEST(HttpClientCodec, HeaderCountLimit) {
             ParseStatus::complete);
   EXPECT_EQ(r.status("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nContent-Length: 0\r\n\r\n"),
             ParseStatus::error);
+  EXPECT_EQ(r.parse("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n").error_status, 431);
 
   HeadLimits none;
   none.max_headers = 0;
@@ -258,6 +260,7 @@ TEST(HttpClientCodec, HeadSizeLimit) {
   EXPECT_EQ(small.status(head.substr(0, head.size() - 1)), ParseStatus::incomplete);
   // ...but one byte past it without an end is too large.
   EXPECT_EQ(small.status(head.substr(0, head.size() - 1) + "x"), ParseStatus::error);
+  EXPECT_EQ(small.parse(head).error_status, 431);
 }
 
 // -------------------------------------------------------------------- framing

@@ -48,8 +48,8 @@ struct ClientOptions {
   std::function<void(std::error_code, std::string_view why)> on_error;
 };
 
-/// Dials `url` (ws://host[:port][/path][?query] or wss://...; literal hosts
-/// or localhost) from one of `server`'s loops and runs the client handshake.
+/// Dials `url` (ws://host[:port][/path][?query] or wss://...; a host name
+/// is resolved off the loops, as for Server::dial) from one of `server`'s loops and runs the client handshake.
 /// On success `behavior` drives the connection like a server-side one
 /// (on_open, on_message, ..., on_close). With behavior.options.deflate
 /// enabled, permessage-deflate is offered: server_no_context_takeover and
