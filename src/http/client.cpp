@@ -40,10 +40,11 @@ class Exchange final : public Handler {
  public:
   ~Exchange() override = default;  // by itself at on_close, or by fetch() when no dial was queued
 
-  Exchange(FetchOptions opts, FetchCallback done, std::string request)
+  Exchange(FetchOptions opts, FetchCallback done, std::string request, std::string dial_url)
       : opts_(std::move(opts)),
         done_(std::move(done)),
         request_(std::move(request)),
+        dial_url_(std::move(dial_url)),
         header_slots_(opts_.max_headers) {
     limits_.max_head_bytes = opts_.max_head_bytes;
     limits_.max_request_line = opts_.max_head_bytes;
@@ -88,8 +89,8 @@ class Exchange final : public Handler {
     delete this;
   }
 
-  void on_dial_error(Server&, const std::string& target, void*, std::error_code why) override {
-    report(why, "could not connect to " + target + ": " + why.message());
+  void on_dial_error(Server&, const std::string& /*address*/, void*, std::error_code why) override {
+    report(why, "could not connect to " + dial_url_ + ": " + why.message());
     delete this;
   }
 
@@ -220,6 +221,7 @@ class Exchange final : public Handler {
   FetchOptions opts_;
   FetchCallback done_;
   std::string request_;
+  std::string dial_url_;  // for messages: the URL's host, not the address it resolved to
   std::vector<Header> header_slots_;
   HeadLimits limits_;
   ResponseHead head_;
@@ -261,7 +263,8 @@ std::error_code fetch(Server& server, std::string_view url, FetchOptions options
   dial.tls = options.tls;
   dial.server_name = options.server_name.empty() ? target.sni : options.server_name;
   dial.loop = options.loop;
-  auto* exchange = new Exchange(std::move(options), std::move(done), std::move(request));
+  auto* exchange =
+      new Exchange(std::move(options), std::move(done), std::move(request), target.dial_url);
   dial.handler = exchange;
   std::error_code ec;
   try {

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# fetch_interop.sh BUILD_DIR — weft's HTTP client (http::fetch, through
+# examples/fetch) against real servers, each answer compared byte for byte
+# with what curl gets from the same URL:
+#   nginx: a 1 MiB file (Content-Length), the same text gzip'd on the fly
+#   (chunked), HEAD, a 301, a 404 page, 20 URLs at once; HTTPS with a
+#   certificate made here by the openssl CLI, verified with --ca and refused
+#   without it;
+#   Python's http.server: HTTP/1.0 answers, a file and a directory listing;
+#   openssl s_server -WWW: a body that ends when the TLS connection does.
+# Everything runs on 127.0.0.1 with timeouts; every server started here is
+# stopped on exit. Exit status 77 (ctest: skipped) when curl, openssl, nginx
+# or python3 is missing.
+set -euo pipefail
+
+BUILD=${1:?usage: fetch_interop.sh BUILD_DIR}
+BUILD=$(cd "$BUILD" && pwd)
+FETCH=$BUILD/examples/fetch
+OUTDIR=$BUILD/fetch_interop
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+PY=/usr/bin/python3
+[[ -x $FETCH ]] || { echo "FAIL - $FETCH not built" >&2; exit 1; }
+for prog in curl openssl "$NGINX" "$PY"; do
+  if ! command -v "$prog" >/dev/null; then
+    echo "skip - $prog not installed (scripts/install-deps.sh installs it)"
+    exit 77
+  fi
+done
+
+TMP=$(mktemp -d)
+chmod 755 "$TMP"  # nginx's worker runs as nobody: it must read the files
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  mkdir -p "$OUTDIR"
+  cp "$TMP"/*.err "$OUTDIR"/ 2>/dev/null || true  # server and client logs
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+FAILS=0
+CHECKS=0
+pass() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
+show() { tail -n 15 "$1" 2>/dev/null | sed 's/^/    /' || true; }
+
+# free_port: a port nobody listens on right now.
+free_port() {
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (5 s at most).
+wait_port() {
+  local i
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+# fetch_vs_curl WHAT STATUS FETCH_ARGS... -- CURL_ARGS... URL: curl gets
+# STATUS, and fetch the same body.
+fetch_vs_curl() {
+  local what=$1 status=$2 fetch_args=() curl_args=() url code
+  shift 2
+  while [[ $1 != -- ]]; do fetch_args+=("$1"); shift; done
+  shift
+  while (($# > 1)); do curl_args+=("$1"); shift; done
+  url=$1
+  local name=${what//[^a-zA-Z0-9]/_}
+  code=$(timeout 20 curl -s "${curl_args[@]}" -w '%{http_code}' -o "$TMP/$name.curl" "$url" || true)
+  if [[ $code != "$status" ]]; then
+    fail "$what: curl got status '$code', want $status"
+  elif timeout 20 "$FETCH" "${fetch_args[@]}" "$url" >"$TMP/$name.fetch" 2>"$TMP/$name.err" &&
+    cmp -s "$TMP/$name.fetch" "$TMP/$name.curl"; then
+    pass "$what: $status, $(stat -c %s "$TMP/$name.fetch") bytes, the same as curl's"
+  else
+    fail "$what: fetch and curl differ (fetch $(stat -c %s "$TMP/$name.fetch" 2>/dev/null || echo -) bytes, curl $(stat -c %s "$TMP/$name.curl" 2>/dev/null || echo -))"
+    show "$TMP/$name.err"
+  fi
+}
+
+# ---- content and a certificate -------------------------------------------------------
+WWW=$TMP/www
+mkdir -p "$WWW/dir"
+head -c 1048576 /dev/urandom >"$WWW/big.bin"
+seq 1 200000 >"$WWW/numbers.txt"  # ~1.2 MB of text: gzip'd on the fly, chunked
+echo "small file" >"$WWW/small.txt"
+echo "inside" >"$WWW/dir/a.txt"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=localhost" \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>"$TMP/openssl-req.err"
+
+# ---- nginx ----------------------------------------------------------------------------
+NGX_PORT=$(free_port)
+NGX_TLS_PORT=$(free_port)
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log stderr error;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/nginx/body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  types { text/plain txt; application/octet-stream bin; }
+  gzip on;
+  gzip_types text/plain;
+  gzip_min_length 0;
+  server {
+    listen 127.0.0.1:$NGX_PORT;
+    listen 127.0.0.1:$NGX_TLS_PORT ssl;
+    ssl_certificate $TMP/cert.pem;
+    ssl_certificate_key $TMP/key.pem;
+    root $WWW;
+    location = /moved { return 301 /small.txt; }
+  }
+}
+EOF
+"$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -e stderr 2>"$TMP/nginx.err" &
+PIDS+=($!)
+if ! wait_port "$NGX_PORT"; then
+  fail "nginx did not start"; show "$TMP/nginx.err"
+else
+  N=http://127.0.0.1:$NGX_PORT
+  fetch_vs_curl "nginx 1 MiB file" 200 -- "$N/big.bin"
+  fetch_vs_curl "nginx gzip'd text" 200 -H "Accept-Encoding: gzip" -- -H "Accept-Encoding: gzip" "$N/numbers.txt"
+  fetch_vs_curl "nginx 404 page" 404 -- "$N/nowhere"
+  fetch_vs_curl "nginx by host name" 200 -- "http://localhost:$NGX_PORT/small.txt"
+
+  if timeout 20 "$FETCH" -i -H "Accept-Encoding: gzip" "$N/numbers.txt" >"$TMP/gzip-head.out" 2>"$TMP/gzip-head.err" &&
+    grep -qi "^Transfer-Encoding: chunked" "$TMP/gzip-head.out" &&
+    grep -qi "^Content-Encoding: gzip" "$TMP/gzip-head.out"; then
+    pass "nginx gzip'd text came chunked (Transfer-Encoding: chunked, Content-Encoding: gzip)"
+  else
+    fail "nginx gzip'd text: want a chunked, gzip'd answer"; show "$TMP/gzip-head.out"
+  fi
+
+  if timeout 20 "$FETCH" -i -X HEAD "$N/big.bin" >"$TMP/head.out" 2>"$TMP/head.err" &&
+    grep -q "^HTTP/1.1 200" "$TMP/head.out" && grep -qi "^Content-Length: 1048576" "$TMP/head.out" &&
+    [[ $(sed '1,/^\r$/d' "$TMP/head.out" | wc -c) == 0 ]]; then
+    pass "nginx HEAD: 200 with Content-Length 1048576 and no body read"
+  else
+    fail "nginx HEAD: want 200, Content-Length: 1048576, no body"; show "$TMP/head.out"; show "$TMP/head.err"
+  fi
+
+  if timeout 20 "$FETCH" -i "$N/moved" >"$TMP/moved.out" 2>"$TMP/moved.err" &&
+    grep -q "^HTTP/1.1 301" "$TMP/moved.out" && grep -qi "^Location: .*/small.txt" "$TMP/moved.out"; then
+    pass "nginx 301: returned as it is, with its Location"
+  else
+    fail "nginx 301: want the 301 itself"; show "$TMP/moved.out"
+  fi
+
+  URLS=()
+  for i in $(seq 20); do URLS+=("$N/small.txt?n=$i"); done
+  if timeout 20 "$FETCH" "${URLS[@]}" >"$TMP/many.out" 2>"$TMP/many.err" &&
+    [[ $(grep -c "^small file$" "$TMP/many.out") == 20 ]]; then
+    pass "nginx: 20 URLs fetched at once, 20 answers"
+  else
+    fail "nginx 20 at once: want 20 answers"; show "$TMP/many.err"
+  fi
+
+  S=https://localhost:$NGX_TLS_PORT
+  fetch_vs_curl "nginx HTTPS 1 MiB file, verified" 200 --ca "$TMP/cert.pem" -- --cacert "$TMP/cert.pem" "$S/big.bin"
+  fetch_vs_curl "nginx HTTPS gzip'd text" 200 --ca "$TMP/cert.pem" -H "Accept-Encoding: gzip" -- \
+    --cacert "$TMP/cert.pem" -H "Accept-Encoding: gzip" "$S/numbers.txt"
+  if timeout 20 "$FETCH" "$S/small.txt" >"$TMP/unverified.out" 2>"$TMP/unverified.err"; then
+    fail "nginx HTTPS without the CA: want a refusal, got an answer"
+  elif grep -q "could not connect" "$TMP/unverified.err" && [[ ! -s $TMP/unverified.out ]]; then
+    pass "nginx HTTPS without the CA: refused ($(grep -m1 "could not connect" "$TMP/unverified.err" | cut -c1-140))"
+  else
+    fail "nginx HTTPS without the CA: want 'could not connect' and no body"; show "$TMP/unverified.err"
+  fi
+fi
+
+# ---- Python's http.server (HTTP/1.0) ----------------------------------------------------
+PY_PORT=$(free_port)
+(cd "$WWW" && exec "$PY" -m http.server --bind 127.0.0.1 "$PY_PORT") >"$TMP/python.err" 2>&1 &
+PIDS+=($!)
+if ! wait_port "$PY_PORT"; then
+  fail "python http.server did not start"; show "$TMP/python.err"
+else
+  P=http://127.0.0.1:$PY_PORT
+  fetch_vs_curl "python HTTP/1.0 file" 200 -- "$P/big.bin"
+  fetch_vs_curl "python directory listing" 200 -- "$P/dir/"
+  fetch_vs_curl "python 404 page" 404 -- "$P/nowhere"
+fi
+
+# ---- openssl s_server -WWW: the body ends with the connection ------------------------------
+SSL_PORT=$(free_port)
+(cd "$WWW" && exec openssl s_server -quiet -WWW -accept "$SSL_PORT" -cert "$TMP/cert.pem" -key "$TMP/key.pem") \
+  >"$TMP/s_server.err" 2>&1 &
+PIDS+=($!)
+if ! wait_port "$SSL_PORT"; then
+  fail "openssl s_server did not start"; show "$TMP/s_server.err"
+else
+  fetch_vs_curl "openssl s_server -WWW, until close over TLS" 200 --ca "$TMP/cert.pem" -- \
+    --cacert "$TMP/cert.pem" "https://localhost:$SSL_PORT/big.bin"
+fi
+
+echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+((FAILS == 0))
