@@ -1,17 +1,18 @@
-// The HTTP/1.1 client: one Exchange per fetch. It is the connection's
-// Handler from the dial to on_close: it sends the request, parses the answer
-// with the client codec (response_parser), collects the body as framed
-// (Content-Length, chunked, or until the server closes), reports once, and
-// deletes itself when the connection is gone.
+// The HTTP/1.1 client's connections. A ClientConn is a connection's Handler
+// from the dial to on_close, then deletes itself: it sends each Exchange's
+// request, feeds it the answer, and afterwards closes the connection or,
+// for a Client, parks it in its loop's idle list for the next request to
+// the same origin.
 #include "weft/http/client.hpp"
 
-#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
-#include "http/request_parser.hpp"
-#include "http/response_parser.hpp"
+#include "http/exchange.hpp"
 #include "http/url_target.hpp"
 #include "weft/conn.hpp"
 #include "weft/loop.hpp"
@@ -26,215 +27,169 @@ std::string_view ClientResponse::header(std::string_view name) const noexcept {
   return {};
 }
 
-namespace {
+namespace detail {
 
-std::error_code protocol_error() {
-  return std::make_error_code(std::errc::protocol_error);
-}
+class ClientConn;
 
-std::error_code too_large() {
-  return std::make_error_code(std::errc::message_size);
-}
+// A Client's state, shared with its connections (the last one to go frees
+// it). loops[i] is touched only on loop i's thread.
+struct Pool : std::enable_shared_from_this<Pool> {
+  Pool(Server& s, PoolOptions o) : server(s), options(o), loops(s.loop_count()) {}
 
-class Exchange final : public Handler {
+  // Runs on `loop`: an idle connection to the origin takes the request, or
+  // a new one is dialed.
+  void start(std::size_t loop, const std::string& origin, std::unique_ptr<Exchange> ex);
+  void dial(std::size_t loop, const std::string& origin, std::unique_ptr<Exchange> ex);
+  // A connection whose answer left it open; false when it should close.
+  bool park(ClientConn& cc);
+  void unpark(ClientConn& cc);
+  void close_idle(std::size_t loop);
+
+  struct LoopIdle {
+    std::unordered_map<std::string, std::vector<ClientConn*>> by_origin;
+  };
+  Server& server;
+  const PoolOptions options;
+  std::vector<LoopIdle> loops;
+  std::atomic<bool> closing{false};
+  std::atomic<std::size_t> next_loop{0};
+  std::atomic<std::uint64_t> opened{0};
+  std::atomic<std::size_t> idle{0};
+};
+
+class ClientConn final : public Handler {
  public:
-  ~Exchange() override = default;  // by itself at on_close, or by fetch() when no dial was queued
+  ClientConn(std::shared_ptr<Pool> pool, std::string origin, std::size_t loop,
+             std::unique_ptr<Exchange> ex)
+      : pool_(std::move(pool)), origin_(std::move(origin)), loop_(loop), ex_(std::move(ex)) {}
+  ~ClientConn() override =
+      default;  // by itself at on_close / on_dial_error, or when no dial started
 
-  Exchange(FetchOptions opts, FetchCallback done, std::string request, std::string dial_url)
-      : opts_(std::move(opts)),
-        done_(std::move(done)),
-        request_(std::move(request)),
-        dial_url_(std::move(dial_url)),
-        header_slots_(opts_.max_headers) {
-    limits_.max_head_bytes = opts_.max_head_bytes;
-    limits_.max_request_line = opts_.max_head_bytes;
-    limits_.max_headers = opts_.max_headers;
-    head_.headers = header_slots_.data();
-    chunks_.set_limit(opts_.max_body);
+  const std::string& origin() const noexcept { return origin_; }
+  std::size_t loop_index() const noexcept { return loop_; }
+  Conn& conn() noexcept { return *conn_; }
+  std::unique_ptr<Exchange> take_exchange() noexcept { return std::move(ex_); }
+  bool parked = false;  // in its Pool's idle list
+
+  // An idle connection takes the next request.
+  void reuse(std::unique_ptr<Exchange> ex) {
+    cancel(idle_timer_);
+    ex_ = std::move(ex);
+    reused_ = true;
+    send(*conn_);
+  }
+
+  void arm_idle_timer() {
+    idle_timer_ = conn_->loop().run_after(Millis{pool_->options.idle_timeout.count()}, [this] {
+      idle_timer_ = 0;
+      conn_->close();
+    });
   }
 
   Action on_open(Conn& c) override {
-    c.write(request_);
-    release(request_);
-    if (opts_.timeout.count() > 0) {
-      timer_ = c.loop().run_after(Millis{opts_.timeout.count()}, [this, &c] {
-        timer_ = 0;
-        fail(c, std::make_error_code(std::errc::timed_out), "no complete answer in time");
-      });
-    }
+    conn_ = &c;
+    send(c);
     return Action::none;
   }
 
   std::size_t on_data(Conn& c, Bytes in) override {
-    std::size_t used = 0;
-    while (!reported_ && used < in.size()) {
-      const std::size_t step = consume(c, in.substr(used));
-      if (step == 0) break;  // needs more input
-      used += step;
+    if (!ex_) {  // bytes nobody asked for: the connection cannot be trusted
+      c.abort();
+      return in.size();
     }
-    return reported_ ? in.size() : used;
+    std::size_t used = 0;
+    const Exchange::Outcome outcome = ex_->feed(in, used);
+    if (outcome == Exchange::Outcome::more) return used;
+    cancel(answer_timer_);
+    std::unique_ptr<Exchange> ex = std::move(ex_);
+    if (outcome == Exchange::Outcome::failed) {
+      c.abort();
+    } else if (!(used == in.size() && ex->keeps_connection() && pool_ && pool_->park(*this))) {
+      c.close();
+    }
+    ex->deliver();  // after parking, so that the callback's next request may use it
+    return in.size();
   }
 
-  void on_close(Conn& c, std::error_code why) override {
-    cancel_timer(c);
-    if (!reported_) {
-      if (state_ == State::until_close && !why) {
-        finish(c);  // the body was framed by the close
+  void on_close(Conn& /*c*/, std::error_code why) override {
+    cancel(answer_timer_);
+    cancel(idle_timer_);
+    if (parked) pool_->unpark(*this);
+    if (std::unique_ptr<Exchange> ex = std::move(ex_)) {
+      // A reused connection the server closed as the request went out: no
+      // answer came, so an idempotent request goes again, on a new one.
+      if (reused_ && !ex->answer_started() && ex->idempotent() && !pool_->closing) {
+        pool_->dial(loop_, origin_, std::move(ex));
       } else {
-        report(why ? why : std::make_error_code(std::errc::connection_reset),
-               state_ == State::head ? "the connection closed before an answer"
-                                     : "the connection closed in the middle of the body");
+        (void)ex->closed(why);
+        ex->deliver();
       }
     }
     delete this;
   }
 
-  void on_dial_error(Server&, const std::string& /*address*/, void*, std::error_code why) override {
-    report(why, "could not connect to " + dial_url_ + ": " + why.message());
+  void on_dial_error(Server& /*server*/, const std::string& /*address*/, void* /*context*/,
+                     std::error_code why) override {
+    if (ex_) {
+      ex_->set_error(why, "could not connect to " + ex_->dial_url() + ": " + why.message());
+      ex_->deliver();
+    }
     delete this;
   }
 
  private:
-  enum class State { head, length, chunked, until_close };
-
-  // Uses what it can of `in`; 0 when it needs more bytes first.
-  std::size_t consume(Conn& c, Bytes in) {
-    switch (state_) {
-      case State::head:
-        return consume_head(c, in);
-      case State::length: {
-        const std::size_t n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size()));
-        body().append(in.data(), n);
-        remaining_ -= n;
-        if (remaining_ == 0) finish(c);
-        return n;
-      }
-      case State::chunked: {
-        const ChunkedDecoder::Step s = chunks_.feed(in);
-        body().append(s.data);
-        if (s.status == ChunkedDecoder::Status::done) {
-          finish(c);
-        } else if (s.status == ChunkedDecoder::Status::error) {
-          if (chunks_.over_limit()) {
-            fail(c, too_large(), "the body is over " + std::to_string(opts_.max_body) + " bytes");
-          } else {
-            fail(c, protocol_error(), "bad chunked framing in the answer");
-          }
-        }
-        return s.consumed;
-      }
-      case State::until_close:
-        if (body().size() + in.size() > opts_.max_body) {
-          fail(c, too_large(), "the body is over " + std::to_string(opts_.max_body) + " bytes");
-        } else {
-          body().append(in.data(), in.size());
-        }
-        return in.size();
-    }
-    return 0;
+  void send(Conn& c) {
+    c.write(ex_->request());
+    const auto timeout = ex_->options().timeout;
+    if (timeout.count() <= 0) return;
+    answer_timer_ = c.loop().run_after(Millis{timeout.count()}, [this] {
+      answer_timer_ = 0;
+      std::unique_ptr<Exchange> ex = std::move(ex_);
+      ex->set_error(std::make_error_code(std::errc::timed_out), "no complete answer in time");
+      conn_->abort();
+      ex->deliver();
+    });
   }
 
-  std::size_t consume_head(Conn& c, Bytes in) {
-    const ParseResult r = parse_response_head(in, head_, limits_, opts_.method);
-    if (r.status == ParseStatus::incomplete) return 0;  // the parser bounds the wait
-    if (r.status == ParseStatus::error) {
-      if (r.error_status == 431) {
-        fail(c, too_large(), std::string("the answer's head is over the limits: ") + r.reason);
-      } else {
-        fail(c, protocol_error(), std::string("not an HTTP/1.x answer: ") + r.reason);
-      }
-      return 0;
-    }
-    if (head_.status < 200) {
-      // 100 Continue, 103 Early Hints: the final answer follows. A switch
-      // of protocols was never asked for.
-      if (head_.status == 101) fail(c, protocol_error(), "an unrequested 101 Switching Protocols");
-      return head_.head_bytes;
-    }
-    ClientResponse& res = result_.response;
-    res.status = head_.status;
-    res.reason = head_.reason;
-    res.headers.reserve(head_.header_count);
-    for (std::size_t i = 0; i < head_.header_count; ++i) {
-      res.headers.emplace_back(head_.headers[i].name, head_.headers[i].value);
-    }
-    switch (head_.body) {
-      case BodyKind::none:
-        if (head_.until_close) {
-          state_ = State::until_close;
-        } else {
-          finish(c);
-        }
-        break;
-      case BodyKind::length:
-        if (head_.content_length > opts_.max_body) {
-          fail(c, too_large(),
-               "the body's Content-Length is over " + std::to_string(opts_.max_body) + " bytes");
-          break;
-        }
-        remaining_ = head_.content_length;
-        body().reserve(static_cast<std::size_t>(remaining_));
-        state_ = State::length;
-        if (remaining_ == 0) finish(c);
-        break;
-      case BodyKind::chunked:
-        state_ = State::chunked;
-        break;
-    }
-    return head_.head_bytes;
+  void cancel(TimerId& t) noexcept {
+    if (t && conn_) conn_->loop().cancel(t);
+    t = 0;
   }
 
-  std::string& body() noexcept { return result_.response.body; }
-
-  void cancel_timer(Conn& c) noexcept {
-    if (timer_) c.loop().cancel(timer_);
-    timer_ = 0;
-  }
-
-  void finish(Conn& c) {
-    cancel_timer(c);
-    deliver();
-    c.close();
-  }
-
-  void fail(Conn& c, std::error_code ec, std::string why) {
-    cancel_timer(c);
-    report(ec, std::move(why));
-    c.abort();
-  }
-
-  void report(std::error_code ec, std::string why) {
-    result_.error = ec;
-    result_.why = std::move(why);
-    deliver();
-  }
-
-  void deliver() {
-    if (reported_) return;
-    reported_ = true;
-    if (done_) done_(result_);
-  }
-
-  static void release(std::string& s) noexcept { std::string().swap(s); }
-
-  FetchOptions opts_;
-  FetchCallback done_;
-  std::string request_;
-  std::string dial_url_;  // for messages: the URL's host, not the address it resolved to
-  std::vector<Header> header_slots_;
-  HeadLimits limits_;
-  ResponseHead head_;
-  ChunkedDecoder chunks_;
-  FetchResult result_;
-  State state_ = State::head;
-  std::uint64_t remaining_ = 0;
-  TimerId timer_ = 0;
-  bool reported_ = false;
+  std::shared_ptr<Pool> pool_;  // null for a one-shot fetch
+  std::string origin_;
+  std::size_t loop_;
+  std::unique_ptr<Exchange> ex_;  // the request in progress; null while idle
+  Conn* conn_ = nullptr;
+  TimerId answer_timer_ = 0;
+  TimerId idle_timer_ = 0;
+  bool reused_ = false;
 };
 
-// The request as bytes, or empty when it cannot be written as given.
-std::string build_request(const UrlTarget& target, const FetchOptions& o) {
+namespace {
+
+// Dials for `cc`'s exchange; on an error the dial never started and `cc`
+// is still the caller's.
+std::error_code dial_for(Server& server, ClientConn& cc, const Exchange& ex, int loop) {
+  const FetchOptions& o = ex.options();
+  DialOptions dial;
+  dial.handler = &cc;
+  dial.timeout = o.timeout;
+  dial.tls = o.tls;
+  dial.server_name = o.server_name;
+  dial.loop = loop;
+  try {
+    return server.dial(ex.dial_url(), dial);
+  } catch (...) {
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+}
+
+// Parses the URL and writes the request; null when either cannot be done.
+std::unique_ptr<Exchange> make_exchange(std::string_view url, FetchOptions o, FetchCallback done,
+                                        bool keep_alive) {
+  UrlTarget target;
+  if (!parse_url_target(url, "http", "https", target)) return nullptr;
   std::vector<Header> headers;
   headers.reserve(o.headers.size() + 1);
   bool connection = false;
@@ -242,38 +197,135 @@ std::string build_request(const UrlTarget& target, const FetchOptions& o) {
     headers.push_back({name, value});
     connection = connection || iequals(name, "connection");
   }
-  if (!connection) headers.push_back({"Connection", "close"});
-  std::string out;
-  if (!write_request(out, o.method, target.resource, target.host, headers, o.body)) out.clear();
-  return out;
+  if (!connection && !keep_alive) headers.push_back({"Connection", "close"});
+  std::string request;
+  if (!write_request(request, o.method, target.resource, target.host, headers, o.body)) {
+    return nullptr;
+  }
+  if (o.server_name.empty()) o.server_name = target.sni;
+  return std::make_unique<Exchange>(std::move(o), std::move(done), std::move(request),
+                                    std::move(target.dial_url));
+}
+
+// Connections to one origin may serve each other's requests: same address,
+// same TLS context, same name verified.
+std::string origin_of(const Exchange& ex) {
+  const FetchOptions& o = ex.options();
+  return ex.dial_url() + '\n' + o.server_name + '\n' +
+         std::to_string(reinterpret_cast<std::uintptr_t>(o.tls.get()));
 }
 
 }  // namespace
 
+void Pool::start(std::size_t loop, const std::string& origin, std::unique_ptr<Exchange> ex) {
+  auto& idle_here = loops[loop].by_origin;
+  if (auto it = idle_here.find(origin); it != idle_here.end() && !it->second.empty()) {
+    ClientConn* cc = it->second.back();  // the most recently used: the likeliest to be alive
+    it->second.pop_back();
+    if (it->second.empty()) idle_here.erase(it);
+    cc->parked = false;
+    idle.fetch_sub(1, std::memory_order_relaxed);
+    cc->reuse(std::move(ex));
+    return;
+  }
+  dial(loop, origin, std::move(ex));
+}
+
+void Pool::dial(std::size_t loop, const std::string& origin, std::unique_ptr<Exchange> ex) {
+  const Exchange& held = *ex;
+  auto* cc = new ClientConn(shared_from_this(), origin, loop, std::move(ex));
+  if (const std::error_code ec = dial_for(server, *cc, held, static_cast<int>(loop))) {
+    std::unique_ptr<Exchange> refused = cc->take_exchange();
+    delete cc;
+    refused->set_error(ec, "could not connect to " + refused->dial_url() + ": " + ec.message());
+    refused->deliver();
+    return;
+  }
+  opened.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Pool::park(ClientConn& cc) {
+  if (closing) return false;
+  auto& list = loops[cc.loop_index()].by_origin[cc.origin()];
+  if (list.size() >= options.max_idle_per_origin) return false;
+  list.push_back(&cc);
+  cc.parked = true;
+  idle.fetch_add(1, std::memory_order_relaxed);
+  cc.arm_idle_timer();
+  return true;
+}
+
+void Pool::unpark(ClientConn& cc) {
+  auto& idle_here = loops[cc.loop_index()].by_origin;
+  auto it = idle_here.find(cc.origin());
+  if (it == idle_here.end()) return;
+  std::erase(it->second, &cc);
+  if (it->second.empty()) idle_here.erase(it);
+  cc.parked = false;
+  idle.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Pool::close_idle(std::size_t loop) {
+  auto parked_here = std::move(loops[loop].by_origin);
+  loops[loop].by_origin.clear();
+  for (auto& [origin, list] : parked_here) {
+    for (ClientConn* cc : list) {
+      cc->parked = false;
+      idle.fetch_sub(1, std::memory_order_relaxed);
+      cc->conn().close();
+    }
+  }
+}
+
+}  // namespace detail
+
 std::error_code fetch(Server& server, std::string_view url, FetchOptions options,
                       FetchCallback done) {
-  UrlTarget target;
-  if (!parse_url_target(url, "http", "https", target)) {
+  auto ex = detail::make_exchange(url, std::move(options), std::move(done), false);
+  if (!ex) return std::make_error_code(std::errc::invalid_argument);
+  const int loop = ex->options().loop;
+  const detail::Exchange& held = *ex;
+  auto* cc = new detail::ClientConn(nullptr, {}, 0, std::move(ex));
+  const std::error_code ec = detail::dial_for(server, *cc, held, loop);
+  if (ec) delete cc;  // never queued: no callback will come
+  return ec;
+}
+
+Client::Client(Server& server, PoolOptions options)
+    : pool_(std::make_shared<detail::Pool>(server, options)) {}
+
+Client::~Client() {
+  pool_->closing = true;
+  for (std::size_t i = 0; i < pool_->loops.size(); ++i) {
+    // A stopped server has closed them already.
+    (void)pool_->server.loop(i).post_control([pool = pool_, i] { pool->close_idle(i); });
+  }
+}
+
+std::error_code Client::fetch(std::string_view url, FetchOptions options, FetchCallback done) {
+  auto ex = detail::make_exchange(url, std::move(options), std::move(done), true);
+  if (!ex) return std::make_error_code(std::errc::invalid_argument);
+  const int chosen = ex->options().loop;
+  const std::size_t loops = pool_->loops.size();
+  if (chosen >= 0 && static_cast<std::size_t>(chosen) >= loops) {
     return std::make_error_code(std::errc::invalid_argument);
   }
-  std::string request = build_request(target, options);
-  if (request.empty()) return std::make_error_code(std::errc::invalid_argument);
-  DialOptions dial;
-  dial.timeout = options.timeout;
-  dial.tls = options.tls;
-  dial.server_name = options.server_name.empty() ? target.sni : options.server_name;
-  dial.loop = options.loop;
-  auto* exchange =
-      new Exchange(std::move(options), std::move(done), std::move(request), target.dial_url);
-  dial.handler = exchange;
-  std::error_code ec;
-  try {
-    ec = server.dial(target.dial_url, dial);
-  } catch (...) {
-    ec = std::make_error_code(std::errc::invalid_argument);
-  }
-  if (ec) delete exchange;  // never queued: no callback will come
-  return ec;
+  const std::size_t loop =
+      chosen >= 0 ? static_cast<std::size_t>(chosen) : pool_->next_loop.fetch_add(1) % loops;
+  std::string origin = detail::origin_of(*ex);
+  // std::function needs a copyable task: the exchange rides in a shared box.
+  auto box = std::make_shared<std::unique_ptr<detail::Exchange>>(std::move(ex));
+  return pool_->server.loop(loop).post([pool = pool_, loop, origin = std::move(origin), box] {
+    pool->start(loop, origin, std::move(*box));
+  });
+}
+
+std::uint64_t Client::connections_opened() const noexcept {
+  return pool_->opened.load(std::memory_order_relaxed);
+}
+
+std::size_t Client::idle_connections() const noexcept {
+  return pool_->idle.load(std::memory_order_relaxed);
 }
 
 }  // namespace weft::http

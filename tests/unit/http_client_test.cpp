@@ -67,6 +67,10 @@ class HttpFetch : public ::testing::Test {
         res.write(weft::test::pattern(1000, 1000u * i));
       res.end();
     });
+    // Answers 50 ms later, from a timer: requests overlap for sure.
+    app.get("/slow", [](weft::http::Request& req, weft::http::Response& res) {
+      req.conn().loop().run_after(50ms, [ref = res.ref()] { (void)ref.send(200, "slow"); });
+    });
     server = std::make_unique<TestServer>(app);
   }
 
@@ -350,3 +354,146 @@ TEST(HttpFetchErrors, SilenceAndEarlyCloses) {
 }
 
 }  // namespace
+
+// ---- http::Client: connections kept between requests ----------------------
+
+// Runs one Client::fetch and waits for its callback.
+FetchResult client_wait(weft::http::Client& client, const std::string& url, FetchOptions o = {}) {
+  auto done = std::make_shared<std::promise<FetchResult>>();
+  std::future<FetchResult> result = done->get_future();
+  if (const std::error_code ec = client.fetch(
+          url, std::move(o), [done](FetchResult& r) { done->set_value(std::move(r)); })) {
+    FetchResult r;
+    r.error = ec;
+    r.why = "Client::fetch() refused it";
+    return r;
+  }
+  if (result.wait_for(10s) != std::future_status::ready) {
+    ADD_FAILURE() << "no callback for " << url;
+    return {};
+  }
+  return result.get();
+}
+
+TEST_F(HttpFetch, AClientReusesItsConnection) {
+  weft::http::Client client(server->server());
+  for (int i = 0; i < 10; ++i) {
+    const FetchResult r = client_wait(client, base(*server) + "/hello?i=" + std::to_string(i));
+    ASSERT_FALSE(r.error) << r.why;
+    EXPECT_EQ(r.response.header("X-Query"), "i=" + std::to_string(i));
+    EXPECT_EQ(r.response.header("Connection"), "");  // no Connection: close asked
+  }
+  FetchOptions post;
+  post.method = "POST";
+  post.body = weft::test::pattern(100000);
+  const FetchResult r = client_wait(client, base(*server) + "/echo", post);
+  ASSERT_FALSE(r.error) << r.why;
+  EXPECT_EQ(r.response.body, post.body);
+  EXPECT_EQ(client.connections_opened(), 1u);
+  EXPECT_EQ(client.idle_connections(), 1u);
+}
+
+TEST_F(HttpFetch, AClientKeepsNoMoreIdleThanAllowed) {
+  weft::http::PoolOptions limits;
+  limits.max_idle_per_origin = 3;
+  weft::http::Client client(server->server(), limits);
+  constexpr int kCount = 10;
+  std::vector<std::shared_ptr<std::promise<FetchResult>>> done;
+  std::vector<std::future<FetchResult>> results;
+  for (int i = 0; i < kCount; ++i) {
+    done.push_back(std::make_shared<std::promise<FetchResult>>());
+    results.push_back(done.back()->get_future());
+    ASSERT_FALSE(client.fetch(base(*server) + "/slow", {},
+                              [p = done.back()](FetchResult& r) { p->set_value(std::move(r)); }));
+  }
+  for (auto& f : results) {
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+    const FetchResult r = f.get();
+    ASSERT_FALSE(r.error) << r.why;
+    EXPECT_EQ(r.response.body, "slow");
+  }
+  EXPECT_EQ(client.connections_opened(), static_cast<std::uint64_t>(kCount));
+  EXPECT_EQ(client.idle_connections(), 3u);
+  // The server sees the ones over the limit closed.
+  EXPECT_TRUE(weft::test::wait_until([&] { return server->stats().open == 6; }));
+}
+
+TEST_F(HttpFetch, IdleConnectionsCloseAfterTheTimeoutAndWithTheClient) {
+  weft::http::PoolOptions quick;
+  quick.idle_timeout = 100ms;
+  {
+    weft::http::Client client(server->server(), quick);
+    ASSERT_FALSE(client_wait(client, base(*server) + "/hello").error);
+    EXPECT_EQ(client.idle_connections(), 1u);
+    EXPECT_TRUE(weft::test::wait_until([&] { return client.idle_connections() == 0; }));
+    EXPECT_TRUE(weft::test::wait_until([&] { return server->stats().open == 0; }));
+  }
+  {
+    weft::http::Client client(server->server());
+    ASSERT_FALSE(client_wait(client, base(*server) + "/hello").error);
+    EXPECT_EQ(server->stats().open, 2u);  // both ends, on the same server
+  }
+  EXPECT_TRUE(weft::test::wait_until([&] { return server->stats().open == 0; }));
+}
+
+TEST_F(HttpFetch, AClientRefusesWhatFetchRefuses) {
+  weft::http::Client client(server->server());
+  EXPECT_EQ(client.fetch("ftp://127.0.0.1/", {}, [](FetchResult&) { ADD_FAILURE(); }),
+            std::make_error_code(std::errc::invalid_argument));
+  FetchOptions far;
+  far.loop = 7;  // the test server has one loop
+  EXPECT_EQ(client.fetch(base(*server) + "/hello", far, [](FetchResult&) { ADD_FAILURE(); }),
+            std::make_error_code(std::errc::invalid_argument));
+}
+
+// A keep-alive server that answers the first request on each connection and
+// closes the connection at the second without answering: what a server
+// closing an idle connection looks like when the request crosses the close.
+class FirstRequestOnly final : public weft::Handler {
+ public:
+  std::size_t on_data(weft::Conn& c, weft::Bytes in) override {
+    const std::size_t end = in.find("\r\n\r\n");
+    if (end == weft::Bytes::npos) return 0;
+    if (c.context() != nullptr) {
+      c.close();
+      return in.size();
+    }
+    c.set_context(this);
+    c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+    return in.size();
+  }
+};
+
+TEST(HttpClientPool, AnIdempotentRequestCrossingACloseIsSentAgain) {
+  FirstRequestOnly handler;
+  TestServer s(handler);
+  weft::http::Client client(s.server());
+  ASSERT_FALSE(client_wait(client, base(s) + "/").error);
+  const FetchResult r = client_wait(client, base(s) + "/again");
+  ASSERT_FALSE(r.error) << r.why;
+  EXPECT_EQ(r.response.body, "first");  // from a second connection
+  EXPECT_EQ(client.connections_opened(), 2u);
+
+  // POST may have had an effect: it is not sent twice.
+  FetchOptions post;
+  post.method = "POST";
+  post.body = "x";
+  const FetchResult p = client_wait(client, base(s) + "/", post);
+  EXPECT_TRUE(p.error);
+  EXPECT_EQ(p.why, "the connection closed before an answer");
+  EXPECT_EQ(client.connections_opened(), 2u);
+}
+
+TEST(HttpClientPool, AnswersThatEndTheConnectionAreNotReused) {
+  CannedServer closing("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+                       false);
+  TestServer s(closing);
+  weft::http::Client client(s.server());
+  for (int i = 0; i < 3; ++i) {
+    const FetchResult r = client_wait(client, base(s) + "/");
+    ASSERT_FALSE(r.error) << r.why;
+    EXPECT_EQ(r.response.body, "ok");
+  }
+  EXPECT_EQ(client.connections_opened(), 3u);
+  EXPECT_EQ(client.idle_connections(), 0u);
+}

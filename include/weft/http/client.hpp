@@ -1,17 +1,22 @@
 // weft/http/client.hpp — an HTTP/1.1 client on a server's loops: one
 // request, one answer, delivered to a callback on the loop that ran it.
 // http:// and https:// (verified by default), host names resolved off the
-// loops, bounded in time and size.
+// loops, bounded in time and size. `fetch` uses a connection per request;
+// a `Client` keeps connections open between requests and reuses them.
 //
 //   weft::http::fetch(server, "http://127.0.0.1:8080/json", {},
 //                     [](weft::http::FetchResult& r) {
 //                       if (r.error) std::puts(r.why.c_str());
 //                       else std::printf("%d %s\n", r.response.status, r.response.body.c_str());
 //                     });
+//
+//   weft::http::Client client(server);          // before many requests
+//   client.fetch("http://127.0.0.1:8080/json", {}, on_answer);
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -85,5 +90,45 @@ using FetchCallback = std::function<void(FetchResult&)>;
 /// server is not running). Any thread, once the server is started.
 std::error_code fetch(Server& server, std::string_view url, FetchOptions options,
                       FetchCallback done);
+
+struct PoolOptions {
+  /// Idle connections kept per loop and per origin (scheme, host, port,
+  /// TLS context and server name); more are closed.
+  std::size_t max_idle_per_origin = 16;
+  /// An idle connection unused this long is closed.
+  std::chrono::milliseconds idle_timeout{30000};
+};
+
+namespace detail {
+struct Pool;
+}
+
+/// Requests that share connections (HTTP/1.1 keep-alive). Each loop keeps
+/// its own idle connections per origin; a request goes to a loop (round
+/// robin, or FetchOptions::loop), takes an idle connection to its origin
+/// there or dials one, and gives the connection back when the answer
+/// leaves it open. One request per connection at a time (no pipelining). A
+/// request that was sent on a reused connection which then closes without
+/// any answer is sent once more on a new connection when its method is
+/// idempotent (the server may have closed the idle connection just then).
+/// Same errors and callback as fetch(). Make it after the server starts
+/// and destroy it before the server; its idle connections close then.
+class Client {
+ public:
+  explicit Client(Server& server, PoolOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// As http::fetch, over a pooled connection. Any thread.
+  std::error_code fetch(std::string_view url, FetchOptions options, FetchCallback done);
+
+  /// Connections dialed so far, and idle ones now (all loops).
+  std::uint64_t connections_opened() const noexcept;
+  std::size_t idle_connections() const noexcept;
+
+ private:
+  std::shared_ptr<detail::Pool> pool_;
+};
 
 }  // namespace weft::http
