@@ -1,13 +1,16 @@
-// fetch: a small curl on weft's HTTP client (http::fetch). A server with no
-// listen address runs one loop; every URL is fetched at once from it, and
-// the answers are printed in the order given.
+// fetch: a small curl on weft's HTTP client (http::Client). A server with
+// no listen address runs one loop; every URL is fetched at once from it (or
+// one after another with --sequential, reusing connections), and the
+// answers are printed in the order given.
 //   build/examples/http &
 //   build/examples/fetch http://127.0.0.1:8080/json
 //   build/examples/fetch -i -X POST -d 'hello' http://127.0.0.1:8080/echo
 //   build/examples/fetch --ca cert.pem https://localhost:8443/
 // Flags: -X METHOD, -H 'Name: value' (repeatable), -d BODY, -i (print the
 // status line and headers too), --ca PEM (trust this CA for https://),
-// --insecure (no certificate check), --timeout MS, --max-body BYTES.
+// --insecure (no certificate check), --timeout MS, --max-body BYTES,
+// --sequential (each URL after the previous answer), -v (say on stderr how
+// many connections carried the requests).
 // Exit status: 0 when every URL got an answer (whatever its status), 1 if
 // one failed (why goes to stderr), 2 for bad arguments.
 #include <cstdio>
@@ -25,7 +28,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: fetch [-X METHOD] [-H 'Name: value']... [-d BODY] [-i] [--ca PEM]\n"
-    "             [--insecure] [--timeout MS] [--max-body BYTES] URL...\n";
+    "             [--insecure] [--timeout MS] [--max-body BYTES] [--sequential] [-v] URL...\n";
 
 struct Args {
   weft::http::FetchOptions options;
@@ -33,6 +36,8 @@ struct Args {
   bool include_head = false;
   std::string ca;
   bool insecure = false;
+  bool sequential = false;
+  bool verbose = false;
 };
 
 [[noreturn]] void usage_error(const std::string& why) {
@@ -68,6 +73,10 @@ Args parse(int argc, char** argv) {
       if (a.options.method == "GET") a.options.method = "POST";
     } else if (flag == "-i") {
       a.include_head = true;
+    } else if (flag == "--sequential") {
+      a.sequential = true;
+    } else if (flag == "-v") {
+      a.verbose = true;
     } else if (flag == "--ca") {
       a.ca = argv[++i];
     } else if (flag == "--insecure") {
@@ -129,29 +138,42 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fetch: cannot start: %s\n", ec.message().c_str());
     return 1;
   }
-  std::vector<std::future<weft::http::FetchResult>> answers;
-  for (const std::string& url : args.urls) {
-    auto done = std::make_shared<std::promise<weft::http::FetchResult>>();
-    answers.push_back(done->get_future());
-    const std::error_code ec =
-        weft::http::fetch(server, url, args.options,
-                          [done](weft::http::FetchResult& r) { done->set_value(std::move(r)); });
-    if (ec) {
-      weft::http::FetchResult refused;
-      refused.error = ec;
-      refused.why = "not a request fetch can send (an http:// or https:// URL, valid headers)";
-      done->set_value(std::move(refused));
-    }
-  }
   int status = 0;
-  for (std::size_t i = 0; i < answers.size(); ++i) {
-    const weft::http::FetchResult r = answers[i].get();
-    if (r.error) {
-      std::fprintf(stderr, "fetch %s: %s\n", args.urls[i].c_str(), r.why.c_str());
-      status = 1;
-      continue;
+  {
+    weft::http::Client client(server);
+    // Starts URL i; its answer arrives through the returned future.
+    auto start = [&](std::size_t i) {
+      auto done = std::make_shared<std::promise<weft::http::FetchResult>>();
+      std::future<weft::http::FetchResult> answer = done->get_future();
+      const std::error_code ec =
+          client.fetch(args.urls[i], args.options,
+                       [done](weft::http::FetchResult& r) { done->set_value(std::move(r)); });
+      if (ec) {
+        weft::http::FetchResult refused;
+        refused.error = ec;
+        refused.why = "not a request fetch can send (an http:// or https:// URL, valid headers)";
+        done->set_value(std::move(refused));
+      }
+      return answer;
+    };
+    std::vector<std::future<weft::http::FetchResult>> answers;
+    if (!args.sequential) {
+      for (std::size_t i = 0; i < args.urls.size(); ++i)
+        answers.push_back(start(i));
     }
-    print(r, args.include_head);
+    for (std::size_t i = 0; i < args.urls.size(); ++i) {
+      const weft::http::FetchResult r = args.sequential ? start(i).get() : answers[i].get();
+      if (r.error) {
+        std::fprintf(stderr, "fetch %s: %s\n", args.urls[i].c_str(), r.why.c_str());
+        status = 1;
+        continue;
+      }
+      print(r, args.include_head);
+    }
+    if (args.verbose) {
+      std::fprintf(stderr, "fetch: %zu requests, %llu connections\n", args.urls.size(),
+                   static_cast<unsigned long long>(client.connections_opened()));
+    }
   }
   std::fflush(stdout);
   server.stop();

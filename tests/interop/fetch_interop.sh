@@ -3,10 +3,12 @@
 # examples/fetch) against real servers, each answer compared byte for byte
 # with what curl gets from the same URL:
 #   nginx: a 1 MiB file (Content-Length), the same text gzip'd on the fly
-#   (chunked), HEAD, a 301, a 404 page, 20 URLs at once; HTTPS with a
+#   (chunked), HEAD, a 301, a 404 page, 20 URLs at once, 20 one after another
+#   over one kept-alive connection; HTTPS with a
 #   certificate made here by the openssl CLI, verified with --ca and refused
 #   without it;
-#   Python's http.server: HTTP/1.0 answers, a file and a directory listing;
+#   Python's http.server: HTTP/1.0 answers, a file and a directory listing,
+#   connections never reused;
 #   openssl s_server -WWW: a body that ends when the TLS connection does.
 # Everything runs on 127.0.0.1 with timeouts; every server started here is
 # stopped on exit. Exit status 77 (ctest: skipped) when curl, openssl, nginx
@@ -167,6 +169,14 @@ else
     fail "nginx 20 at once: want 20 answers"; show "$TMP/many.err"
   fi
 
+  if timeout 20 "$FETCH" -v --sequential "${URLS[@]}" >"$TMP/keepalive.out" 2>"$TMP/keepalive.err" &&
+    [[ $(grep -c "^small file$" "$TMP/keepalive.out") == 20 ]] &&
+    grep -q "^fetch: 20 requests, 1 connections$" "$TMP/keepalive.err"; then
+    pass "nginx keep-alive: 20 URLs one after another over 1 connection (http::Client)"
+  else
+    fail "nginx keep-alive: want 20 answers over 1 connection"; show "$TMP/keepalive.err"
+  fi
+
   S=https://localhost:$NGX_TLS_PORT
   fetch_vs_curl "nginx HTTPS 1 MiB file, verified" 200 --ca "$TMP/cert.pem" -- --cacert "$TMP/cert.pem" "$S/big.bin"
   fetch_vs_curl "nginx HTTPS gzip'd text" 200 --ca "$TMP/cert.pem" -H "Accept-Encoding: gzip" -- \
@@ -191,6 +201,15 @@ else
   fetch_vs_curl "python HTTP/1.0 file" 200 -- "$P/big.bin"
   fetch_vs_curl "python directory listing" 200 -- "$P/dir/"
   fetch_vs_curl "python 404 page" 404 -- "$P/nowhere"
+  # HTTP/1.0 without keep-alive: every request needs its own connection.
+  if timeout 20 "$FETCH" -v --sequential "$P/small.txt" "$P/small.txt" "$P/small.txt" \
+    >"$TMP/py-seq.out" 2>"$TMP/py-seq.err" &&
+    [[ $(grep -c "^small file$" "$TMP/py-seq.out") == 3 ]] &&
+    grep -q "^fetch: 3 requests, 3 connections$" "$TMP/py-seq.err"; then
+    pass "python HTTP/1.0: 3 requests one after another, 3 connections (none reused)"
+  else
+    fail "python HTTP/1.0 sequential: want 3 answers over 3 connections"; show "$TMP/py-seq.err"
+  fi
 fi
 
 # ---- openssl s_server -WWW: the body ends with the connection ------------------------------
