@@ -10,12 +10,9 @@
 #include <cstdint>
 #include <string_view>
 
-namespace weft::http {
+#include "weft/http/header.hpp"  // Header, iequals
 
-struct Header {
-  std::string_view name;   ///< as sent (compare case-insensitively)
-  std::string_view value;  ///< leading/trailing spaces and tabs removed
-};
+namespace weft::http {
 
 /// Limits a request head must fit in (from the server config).
 struct HeadLimits {
@@ -107,8 +104,6 @@ class ChunkedDecoder {
   bool over_limit_ = false;
 };
 
-/// ASCII case-insensitive comparison, for header names and tokens.
-bool iequals(std::string_view a, std::string_view b) noexcept;
 /// Whether a comma-separated header value (e.g. Connection) lists `token`.
 bool has_token(std::string_view list, std::string_view token) noexcept;
 

@@ -212,4 +212,12 @@ std::error_code Response::Ref::send(int code, std::string body, std::string cont
       });
 }
 
+std::error_code Response::Ref::answer(std::function<void(Response&)> fn) const {
+  return conn_.post([seq = seq_, fn = std::move(fn)](Conn& c) {
+    auto* st = static_cast<ConnState*>(c.context());
+    if (!st) return;
+    if (Response* r = st->find(seq)) fn(*r);
+  });
+}
+
 }  // namespace weft::http

@@ -9,10 +9,12 @@
 #   without it;
 #   Python's http.server: HTTP/1.0 answers, a file and a directory listing,
 #   connections never reused;
-#   openssl s_server -WWW: a body that ends when the TLS connection does.
+#   openssl s_server -WWW: a body that ends when the TLS connection does;
+#   examples/proxy (http::App + http::Client) in front of nginx: curl through
+#   it gets nginx's own status and bytes, and wrk through it sees no error.
 # Everything runs on 127.0.0.1 with timeouts; every server started here is
-# stopped on exit. Exit status 77 (ctest: skipped) when curl, openssl, nginx
-# or python3 is missing.
+# stopped on exit. Exit status 77 (ctest: skipped) when curl, openssl, nginx,
+# wrk or python3 is missing.
 set -euo pipefail
 
 BUILD=${1:?usage: fetch_interop.sh BUILD_DIR}
@@ -22,7 +24,7 @@ OUTDIR=$BUILD/fetch_interop
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 PY=/usr/bin/python3
 [[ -x $FETCH ]] || { echo "FAIL - $FETCH not built" >&2; exit 1; }
-for prog in curl openssl "$NGINX" "$PY"; do
+for prog in curl openssl wrk "$NGINX" "$PY"; do
   if ! command -v "$prog" >/dev/null; then
     echo "skip - $prog not installed (scripts/install-deps.sh installs it)"
     exit 77
@@ -187,6 +189,58 @@ else
     pass "nginx HTTPS without the CA: refused ($(grep -m1 "could not connect" "$TMP/unverified.err" | cut -c1-140))"
   else
     fail "nginx HTTPS without the CA: want 'could not connect' and no body"; show "$TMP/unverified.err"
+  fi
+fi
+
+# ---- examples/proxy in front of nginx: curl through it gets what curl gets direct ----------
+PROXY=$BUILD/examples/proxy
+if [[ ! -x $PROXY ]]; then
+  fail "$PROXY not built"
+elif wait_port "$NGX_PORT"; then
+  "$PROXY" --listen tcp://127.0.0.1:0 --upstream "http://127.0.0.1:$NGX_PORT" >"$TMP/proxy.out" 2>"$TMP/proxy.err" &
+  PIDS+=($!)
+  PROXY_PORT=""
+  for _ in $(seq 100); do
+    PROXY_PORT=$(sed -n 's|^listening on tcp://127.0.0.1:\([0-9]*\),.*|\1|p' "$TMP/proxy.out")
+    [[ -n $PROXY_PORT ]] && break
+    sleep 0.05
+  done
+  if [[ -z $PROXY_PORT ]]; then
+    fail "proxy did not start"; show "$TMP/proxy.err"
+  else
+    # via_proxy WHAT PATH [CURL_ARGS...]: status and body through the proxy equal nginx's own.
+    via_proxy() {
+      local what=$1 path=$2 name direct_code proxied_code
+      shift 2
+      name=${what//[^a-zA-Z0-9]/_}
+      direct_code=$(timeout 20 curl -s "$@" -w '%{http_code}' -o "$TMP/$name.direct" "http://127.0.0.1:$NGX_PORT$path" || true)
+      proxied_code=$(timeout 20 curl -s "$@" -w '%{http_code}' -o "$TMP/$name.proxied" "http://127.0.0.1:$PROXY_PORT$path" || true)
+      if [[ $direct_code == "$proxied_code" ]] && cmp -s "$TMP/$name.direct" "$TMP/$name.proxied"; then
+        pass "proxy, $what: $proxied_code and $(stat -c %s "$TMP/$name.proxied") bytes, as nginx answers directly"
+      else
+        fail "proxy, $what: direct $direct_code ($(stat -c %s "$TMP/$name.direct" 2>/dev/null || echo -) bytes), through the proxy $proxied_code ($(stat -c %s "$TMP/$name.proxied" 2>/dev/null || echo -) bytes)"
+        show "$TMP/proxy.err"
+      fi
+    }
+    via_proxy "1 MiB file" /big.bin
+    via_proxy "gzip'd text (chunked upstream)" /numbers.txt -H "Accept-Encoding: gzip"
+    via_proxy "404 page" /nowhere
+    via_proxy "POST to a static file (405)" /small.txt -d "data"
+    via_proxy "a query string" "/small.txt?a=1&b=2"
+    if timeout 20 curl -s -D "$TMP/proxy-gzip.head" -o /dev/null -H "Accept-Encoding: gzip" \
+      "http://127.0.0.1:$PROXY_PORT/numbers.txt" &&
+      grep -qi "^Content-Encoding: gzip" "$TMP/proxy-gzip.head" &&
+      ! grep -qi "^Transfer-Encoding" "$TMP/proxy-gzip.head"; then
+      pass "proxy: nginx's end-to-end headers passed on (Content-Encoding), its framing not (Transfer-Encoding)"
+    else
+      fail "proxy headers: want Content-Encoding: gzip and no Transfer-Encoding"; show "$TMP/proxy-gzip.head"
+    fi
+    if timeout 60 wrk -t1 -c20 -d2s "http://127.0.0.1:$PROXY_PORT/small.txt" >"$TMP/proxy-wrk.out" 2>&1 &&
+      ! grep -q "Non-2xx\|Socket errors" "$TMP/proxy-wrk.out"; then
+      pass "proxy under wrk (20 connections, 2 s): $(sed -n 's/^Requests\/sec: *//p' "$TMP/proxy-wrk.out") req/s, all 2xx, no socket errors"
+    else
+      fail "proxy under wrk: errors or non-2xx answers"; show "$TMP/proxy-wrk.out"
+    fi
   fi
 fi
 

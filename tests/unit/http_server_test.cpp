@@ -622,6 +622,41 @@ TEST_F(HttpServerTest, RefAnsweredFromAnotherThreadInRequestOrder) {
   EXPECT_TRUE(w.quiet_for(50ms)) << printable(w.buffer());
 }
 
+TEST_F(HttpServerTest, RefAnswerGivesTheWholeResponseOnItsLoop) {
+  TestApp& app = start();
+  Wire w = connect();
+  ASSERT_TRUE(w.send(get("/held/h") + get("/n/after")));
+  ASSERT_TRUE(wait_until([&] { return app.held_count() == 1; }, 3s));
+  auto held = app.take_held();
+  std::atomic<bool> ran{false};
+  std::error_code ec;
+  std::thread answerer([&] {
+    ec = held[0].second.answer([&ran](Response& res) {
+      ran = true;
+      res.status(203).header("X-From", "answer").send("with headers", "text/x-test");
+    });
+  });
+  answerer.join();
+  EXPECT_FALSE(ec) << ec.message();
+  auto a = w.read();
+  auto b = w.read();
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(ran.load());
+  EXPECT_EQ(a->status, 203);
+  EXPECT_EQ(a->header("X-From"), "answer");
+  EXPECT_EQ(a->header("Content-Type"), "text/x-test");
+  EXPECT_EQ(a->body, "with headers");
+  EXPECT_EQ(b->body, "n=after");
+  // Answered: a second answer() finds no response and runs nothing.
+  std::atomic<bool> again{false};
+  (void)held[0].second.answer([&again](Response&) { again = true; });
+  ASSERT_TRUE(w.send(get("/n/last")));
+  auto c = w.read();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->body, "n=last");
+  EXPECT_FALSE(again.load());
+}
+
 TEST_F(HttpServerTest, RefAfterClientClosedIsHarmless) {
   TestApp& app = start();
   {

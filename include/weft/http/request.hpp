@@ -10,13 +10,14 @@
 #include <utility>
 #include <vector>
 
+#include "weft/http/header.hpp"
+
 namespace weft {
 class Conn;
 }
 
 namespace weft::http {
 
-struct Header;
 struct RequestHead;
 
 class Request {
@@ -32,6 +33,7 @@ class Request {
   int version_minor() const noexcept;
   /// The first header with this name (case-insensitive), "" when absent.
   std::string_view header(std::string_view name) const noexcept;
+  /// Every header, in the order sent.
   std::span<const Header> headers() const noexcept;
   /// The whole body (Content-Length or chunked, decoded). Empty for routes
   /// that stream their bodies (use on_body).

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,10 @@ class Response {
     /// Sends a complete response (copies the body). Any thread.
     std::error_code send(int code, std::string body,
                          std::string content_type = "text/plain; charset=utf-8") const;
+    /// Runs `fn` with the Response on its connection's loop, if the
+    /// connection and the response are still there: for answers with their
+    /// own headers, or streamed. Any thread (on the loop too: it runs later).
+    std::error_code answer(std::function<void(Response&)> fn) const;
     bool alive() const noexcept { return conn_.alive(); }
 
    private:
