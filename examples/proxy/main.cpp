@@ -8,6 +8,7 @@
 // Flags: --upstream URL (required; http:// or https://), --upstream-ca PEM
 // (trust this CA for an https:// upstream), --timeout MS (per upstream
 // answer, default 10000; a timeout answers 504, any other failure 502),
+// --upstream-idle N (idle upstream connections kept per loop, default 1024),
 // plus the shared flags (--listen, --loops, --cert/--key for HTTPS, ...).
 // Bodies are held whole both ways (uploads within the http limits of the
 // config, answers within FetchOptions' 64 MiB).
@@ -27,6 +28,7 @@ struct Options {
   std::string upstream;
   std::string upstream_ca;
   long timeout_ms = 10000;
+  std::size_t upstream_idle = 1024;
   std::shared_ptr<weft::TlsClient> tls;  // from upstream_ca; null: the system store
 };
 
@@ -116,6 +118,8 @@ Options take_flags(int& argc, char** argv) {
       o.upstream_ca = f.value();
     } else if (name == "--timeout") {
       o.timeout_ms = static_cast<long>(f.count());
+    } else if (name == "--upstream-idle") {
+      o.upstream_idle = f.count();
     } else {
       return false;
     }
@@ -138,7 +142,8 @@ int main(int argc, char** argv) {
           "proxy flags:\n"
           "  --upstream URL      where requests go (http:// or https://; required)\n"
           "  --upstream-ca PEM   trust this CA for an https:// upstream\n"
-          "  --timeout MS        per upstream answer (default 10000)\n",
+          "  --timeout MS        per upstream answer (default 10000)\n"
+          "  --upstream-idle N   idle upstream connections kept per loop (default 1024)\n",
           stdout);
       return 0;
     }
@@ -150,7 +155,9 @@ int main(int argc, char** argv) {
     }
     Proxy proxy(cli.config.http, o);
     weft::Server server(proxy, cli.config);
-    weft::http::Client client(server);
+    weft::http::PoolOptions pool;
+    pool.max_idle_per_origin = o.upstream_idle;  // per loop: at least the clients in flight
+    weft::http::Client client(server, pool);
     proxy.set_client(client);
     server.stop_on_signals();
     return server.run() ? 1 : 0;  // run() logged which address failed

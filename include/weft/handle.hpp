@@ -26,6 +26,9 @@ class ConnHandle {
   std::error_code close() const;
   /// Runs `fn` with the connection on its loop, if it is still open then.
   std::error_code post(std::function<void(Conn&)> fn) const;
+  /// As post(), but on the connection's own loop thread `fn` runs now
+  /// (no trip through the loop's queue).
+  std::error_code dispatch(std::function<void(Conn&)> fn) const;
   /// True while the connection is open (a snapshot: it may close right after).
   bool alive() const noexcept;
   explicit operator bool() const noexcept { return alive(); }

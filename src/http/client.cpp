@@ -313,9 +313,14 @@ std::error_code Client::fetch(std::string_view url, FetchOptions options, FetchC
   const std::size_t loop =
       chosen >= 0 ? static_cast<std::size_t>(chosen) : pool_->next_loop.fetch_add(1) % loops;
   std::string origin = detail::origin_of(*ex);
+  EventLoop& target = pool_->server.loop(loop);
+  if (target.in_loop_thread()) {  // from a callback on that loop: no trip through its queue
+    pool_->start(loop, origin, std::move(ex));
+    return {};
+  }
   // std::function needs a copyable task: the exchange rides in a shared box.
   auto box = std::make_shared<std::unique_ptr<detail::Exchange>>(std::move(ex));
-  return pool_->server.loop(loop).post([pool = pool_, loop, origin = std::move(origin), box] {
+  return target.post([pool = pool_, loop, origin = std::move(origin), box] {
     pool->start(loop, origin, std::move(*box));
   });
 }

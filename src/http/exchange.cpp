@@ -21,12 +21,10 @@ Exchange::Exchange(FetchOptions opts, FetchCallback done, std::string request, s
     : opts_(std::move(opts)),
       done_(std::move(done)),
       request_(std::move(request)),
-      dial_url_(std::move(dial_url)),
-      header_slots_(opts_.max_headers) {
+      dial_url_(std::move(dial_url)) {
   limits_.max_head_bytes = opts_.max_head_bytes;
   limits_.max_request_line = opts_.max_head_bytes;
   limits_.max_headers = opts_.max_headers;
-  head_.headers = header_slots_.data();
   chunks_.set_limit(opts_.max_body);
 }
 
@@ -120,6 +118,10 @@ std::size_t Exchange::consume(Bytes in) {
 }
 
 std::size_t Exchange::consume_head(Bytes in) {
+  // Header slots are per thread: the head is copied out before this returns.
+  thread_local std::vector<Header> slots;
+  if (slots.size() < opts_.max_headers) slots.resize(opts_.max_headers);
+  head_.headers = opts_.max_headers > 0 ? slots.data() : nullptr;
   const ParseResult r = parse_response_head(in, head_, limits_, opts_.method);
   if (r.status == ParseStatus::incomplete) return 0;  // the parser bounds the wait
   if (r.status == ParseStatus::error) {

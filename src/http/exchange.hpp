@@ -59,7 +59,6 @@ class Exchange {
   FetchCallback done_;
   std::string request_;
   std::string dial_url_;  // for messages: the URL's host, not the address it resolved to
-  std::vector<Header> header_slots_;
   HeadLimits limits_;
   ResponseHead head_;
   ChunkedDecoder chunks_;

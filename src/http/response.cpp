@@ -204,7 +204,7 @@ Response::Ref Response::ref() const {
 }
 
 std::error_code Response::Ref::send(int code, std::string body, std::string content_type) const {
-  return conn_.post(
+  return conn_.dispatch(
       [seq = seq_, code, body = std::move(body), type = std::move(content_type)](Conn& c) {
         auto* st = static_cast<ConnState*>(c.context());
         if (!st) return;
@@ -213,7 +213,7 @@ std::error_code Response::Ref::send(int code, std::string body, std::string cont
 }
 
 std::error_code Response::Ref::answer(std::function<void(Response&)> fn) const {
-  return conn_.post([seq = seq_, fn = std::move(fn)](Conn& c) {
+  return conn_.dispatch([seq = seq_, fn = std::move(fn)](Conn& c) {
     auto* st = static_cast<ConnState*>(c.context());
     if (!st) return;
     if (Response* r = st->find(seq)) fn(*r);

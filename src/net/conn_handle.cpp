@@ -32,4 +32,12 @@ std::error_code ConnHandle::post(std::function<void(Conn&)> fn) const {
   });
 }
 
+std::error_code ConnHandle::dispatch(std::function<void(Conn&)> fn) const {
+  if (worker_ == nullptr || !worker_->loop().in_loop_thread()) return post(std::move(fn));
+  Conn* c = worker_->find(slot_, gen_);
+  if (c == nullptr) return errc::conn_gone;
+  fn(*c);
+  return {};
+}
+
 }  // namespace weft

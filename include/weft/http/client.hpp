@@ -93,8 +93,10 @@ std::error_code fetch(Server& server, std::string_view url, FetchOptions options
 
 struct PoolOptions {
   /// Idle connections kept per loop and per origin (scheme, host, port,
-  /// TLS context and server name); more are closed.
-  std::size_t max_idle_per_origin = 16;
+  /// TLS context and server name); more are closed. Keep it at least at
+  /// the requests in flight to one origin, or connections churn (a proxy:
+  /// its concurrent clients).
+  std::size_t max_idle_per_origin = 256;
   /// An idle connection unused this long is closed.
   std::chrono::milliseconds idle_timeout{30000};
 };

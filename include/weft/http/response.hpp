@@ -62,12 +62,14 @@ class Response {
   class Ref {
    public:
     Ref() = default;
-    /// Sends a complete response (copies the body). Any thread.
+    /// Sends a complete response (copies the body). Any thread; on the
+    /// connection's loop it is sent at once.
     std::error_code send(int code, std::string body,
                          std::string content_type = "text/plain; charset=utf-8") const;
     /// Runs `fn` with the Response on its connection's loop, if the
     /// connection and the response are still there: for answers with their
-    /// own headers, or streamed. Any thread (on the loop too: it runs later).
+    /// own headers, or streamed. Any thread; on the connection's loop `fn`
+    /// runs at once.
     std::error_code answer(std::function<void(Response&)> fn) const;
     bool alive() const noexcept { return conn_.alive(); }
 
