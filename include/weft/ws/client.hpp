@@ -49,14 +49,13 @@ struct ClientOptions {
 };
 
 /// Dials `url` (ws://host[:port][/path][?query] or wss://...; a host name
-/// is resolved off the loops, as for Server::dial) from one of `server`'s loops and runs the client handshake.
-/// On success `behavior` drives the connection like a server-side one
-/// (on_open, on_message, ..., on_close). With behavior.options.deflate
-/// enabled, permessage-deflate is offered: server_no_context_takeover and
-/// server_max_window_bits (< 15) are asked of the server, the client_*
-/// settings limit our own compressor, and the server may limit it further. Errors here: a URL that
-/// is not ws:// or wss:// (errc::invalid_argument), or the dial could not be queued. Any thread,
-/// once the server is started.
+/// is resolved off the loops, as for Server::dial) from one of `server`'s loops and runs the client
+/// handshake. On success `behavior` drives the connection like a server-side one (on_open,
+/// on_message, ..., on_close). With behavior.options.deflate enabled, permessage-deflate is
+/// offered: server_no_context_takeover and server_max_window_bits (< 15) are asked of the server,
+/// the client_* settings limit our own compressor, and the server may limit it further. Errors
+/// here: a URL that is not ws:// or wss:// (errc::invalid_argument), or the dial could not be
+/// queued. Any thread, once the server is started.
 std::error_code connect(Server& server, std::string_view url, ClientOptions options,
                         Behavior behavior);
 
