@@ -62,8 +62,9 @@ class ClientConn final : public Handler {
   ClientConn(std::shared_ptr<Pool> pool, std::string origin, std::size_t loop,
              std::unique_ptr<Exchange> ex)
       : pool_(std::move(pool)), origin_(std::move(origin)), loop_(loop), ex_(std::move(ex)) {}
-  ~ClientConn() override =
-      default;  // by itself at on_close / on_dial_error, or when no dial started
+  // Deleted by itself at on_close / on_dial_error, or by its maker when no
+  // dial started.
+  ~ClientConn() override = default;
 
   const std::string& origin() const noexcept { return origin_; }
   std::size_t loop_index() const noexcept { return loop_; }
