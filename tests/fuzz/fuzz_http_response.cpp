@@ -1,10 +1,12 @@
-// libFuzzer target for the HTTP/1.1 client codec. The input is a response
-// as received: parse_response_head must never crash, every view it returns
-// must lie inside the head, the framing it derives must be self-consistent,
-// the result must not depend on bytes after the head, and a chunked body
-// after it must decode inside the input. The same bytes, cut in three, are
-// also offered to write_request, which must either refuse them or write a
-// request with no line breaks of its own making.
+// libFuzzer target for the HTTP/1.1 client codec and the client's answer
+// parsing. The input is a response as received: parse_response_head must
+// never crash, every view it returns must lie inside the head, the framing
+// it derives must be self-consistent, the result must not depend on bytes
+// after the head, and a chunked body after it must decode inside the input.
+// The client's Exchange, fed the same bytes whole and in three pieces, must
+// come to the same answer or error, within its body limit. The same bytes,
+// cut in three, are also offered to write_request, which must either refuse
+// them or write a request with no line breaks of its own making.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -14,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/exchange.hpp"
 #include "http/request_parser.hpp"
 #include "http/response_parser.hpp"
 
@@ -56,7 +59,9 @@ void parse(std::string_view in, std::string_view method, const HeadLimits& limit
 void check_head(std::string_view in, std::string_view method, const HeadLimits& limits,
                 const Parsed& p) {
   const ResponseHead& h = p.head;
-  check(p.result.error_status == 0);
+  // 0, or 431 for a head over the limits.
+  check(p.result.error_status == 0 ||
+        (p.result.status == ParseStatus::error && p.result.error_status == 431));
   check(p.result.reason != nullptr);
   if (p.result.status != ParseStatus::complete) return;
   check(h.head_bytes <= in.size());
@@ -176,6 +181,61 @@ void check_write_raw(std::string_view in) {
   check(out == expected);
 }
 
+// Feeds `in` to a client Exchange as a connection would, in pieces cut at
+// `cut1` and `cut2` (unconsumed bytes kept for the next call), then closes.
+struct ExchangeRun {
+  weft::http::FetchResult result;
+  bool answered = false;
+};
+
+ExchangeRun run_exchange(std::string_view in, std::size_t cut1, std::size_t cut2) {
+  using weft::http::detail::Exchange;
+  weft::http::FetchOptions o;
+  o.max_body = 4096;
+  o.max_head_bytes = 2048;
+  o.max_headers = kMaxHeaders;
+  ExchangeRun run;
+  int calls = 0;
+  Exchange ex(
+      o,
+      [&run, &calls](weft::http::FetchResult& r) {
+        ++calls;
+        run.result = r;
+      },
+      "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "tcp://x:1");
+  std::string held;
+  Exchange::Outcome outcome = Exchange::Outcome::more;
+  for (const std::string_view piece :
+       {in.substr(0, cut1), in.substr(cut1, cut2 - cut1), in.substr(cut2)}) {
+    held.append(piece);
+    std::size_t used = 0;
+    outcome = ex.feed(held, used);
+    check(used <= held.size());
+    held.erase(0, used);
+    if (outcome != Exchange::Outcome::more) break;
+  }
+  if (outcome == Exchange::Outcome::more) outcome = ex.closed({});  // the server closes
+  check(outcome != Exchange::Outcome::more);
+  ex.deliver();
+  ex.deliver();  // once only
+  check(calls == 1);
+  run.answered = outcome == Exchange::Outcome::answered;
+  check(run.answered == !run.result.error);
+  check(run.result.error ? !run.result.why.empty() : run.result.why.empty());
+  check(run.result.response.body.size() <= o.max_body);
+  if (run.answered) check(run.result.response.status >= 200 && run.result.response.status <= 999);
+  return run;
+}
+
+void check_exchange(std::string_view in) {
+  const ExchangeRun whole = run_exchange(in, in.size(), in.size());
+  const ExchangeRun split = run_exchange(in, in.size() / 3, 2 * in.size() / 3);
+  check(whole.answered == split.answered);
+  check(whole.result.error == split.result.error && whole.result.why == split.result.why);
+  check(whole.result.response.status == split.result.response.status);
+  check(whole.result.response.body == split.result.response.body);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -195,5 +255,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   check_write_raw(in);
+  check_exchange(in);
   return 0;
 }
