@@ -138,7 +138,9 @@ void Session::want_writable(Stream& s) {
 
 void Session::stream_close_write(Stream& s) {
   if (s.flags_ & (Stream::kDone | Stream::kWriteClosed)) return;
-  s.flags_ |= Stream::kWriteClosed;
+  // Nothing more can be written: an on_writable still due would only wake a
+  // writer that has finished.
+  s.flags_ = static_cast<std::uint16_t>((s.flags_ | Stream::kWriteClosed) & ~Stream::kWantWritable);
   if (s.queued() == 0) send_fin(s);  // else pump sends it after the last frame
 }
 

@@ -246,6 +246,7 @@ void EchoJob::begin_step(mux::Stream& s) {
 }
 
 void EchoJob::send_more(mux::Stream& s) {
+  if (step_ >= steps_.size()) return;  // the last echo is in: nothing left to send
   auto& writes = steps_[step_].writes;
   while (write_idx_ < writes.size()) {
     const std::string& w = writes[write_idx_];

@@ -260,6 +260,27 @@ TEST(MuxSession, WriteSomeTakesWhatFitsAndWakesTheWriter) {
   EXPECT_EQ(a->write_some("late"), 0u);  // after close_write: nothing taken
 }
 
+// A writer that closes its side while on_writable is due is not woken:
+// it has nothing left to write (smux_peer read past its last step there).
+TEST(MuxSession, NoOnWritableAfterCloseWrite) {
+  Config cfg;
+  cfg.stream_send_buffer = 1000;
+  Pair p(cfg);
+  Stream* a = p.client->open();
+  p.run();
+  p.ct.out.assign(300000, '-');  // the transport is full
+  p.ct.backlog = true;
+  EXPECT_FALSE(a->write(patterned(5000)));  // on_writable is due once it drains
+  a->close_write();
+  p.ct.out.clear();
+  p.ct.backlog = false;
+  p.client->transport_drained();
+  p.run();
+  EXPECT_TRUE(p.ch.writable.empty());
+  EXPECT_EQ(p.sh.data[a->id()], patterned(5000));  // what was queued still went
+  EXPECT_EQ(p.sh.fins.size(), 1u);
+}
+
 TEST(MuxSession, StreamsInterleaveRoundRobinAndControlGoesFirst) {
   Pair p;
   Stream* a = p.client->open();

@@ -28,7 +28,7 @@ class StreamHandler {
   virtual void on_fin(Stream& s) { (void)s; }
   /// Queued output fell to half of Config::stream_send_buffer after a
   /// write() returned false.
-  virtual void on_writable(Stream& s) { (void)s; }
+  virtual void on_writable(Stream& s) { (void)s; }  // never after close_write()
   /// The stream is gone (fires once, for every stream). `why` is empty when
   /// both sides finished (or after close()), else a mux::errc or the error
   /// that ended the session. The Stream is freed when this returns.
