@@ -25,7 +25,7 @@ Exchange::Exchange(FetchOptions opts, FetchCallback done, std::string request, s
   limits_.max_head_bytes = opts_.max_head_bytes;
   limits_.max_request_line = opts_.max_head_bytes;
   limits_.max_headers = opts_.max_headers;
-  chunks_.set_limit(opts_.max_body);
+  if (!opts_.on_body) chunks_.set_limit(opts_.max_body);
 }
 
 Exchange::Outcome Exchange::feed(Bytes in, std::size_t& used) {
@@ -85,30 +85,30 @@ std::size_t Exchange::consume(Bytes in) {
       return consume_head(in);
     case State::length: {
       const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size()));
-      body().append(in.data(), n);
       remaining_ -= n;
       if (remaining_ == 0) state_ = State::done;
+      take_body(in.substr(0, n));
       return n;
     }
     case State::chunked: {
       const ChunkedDecoder::Step s = chunks_.feed(in);
-      body().append(s.data);
-      if (s.status == ChunkedDecoder::Status::done) {
-        state_ = State::done;
-      } else if (s.status == ChunkedDecoder::Status::error) {
+      if (s.status == ChunkedDecoder::Status::error) {
         if (chunks_.over_limit()) {
           fail(too_large(), "the body is over " + std::to_string(opts_.max_body) + " bytes");
         } else {
           fail(protocol_error(), "bad chunked framing in the answer");
         }
+        return s.consumed;
       }
+      if (s.status == ChunkedDecoder::Status::done) state_ = State::done;
+      take_body(s.data);
       return s.consumed;
     }
     case State::until_close:
-      if (body().size() + in.size() > opts_.max_body) {
+      if (!opts_.on_body && body().size() + in.size() > opts_.max_body) {
         fail(too_large(), "the body is over " + std::to_string(opts_.max_body) + " bytes");
       } else {
-        body().append(in.data(), in.size());
+        take_body(in);
       }
       return in.size();
     case State::done:
@@ -150,13 +150,13 @@ std::size_t Exchange::consume_head(Bytes in) {
       state_ = head_.until_close ? State::until_close : State::done;
       break;
     case BodyKind::length:
-      if (head_.content_length > opts_.max_body) {
+      if (!opts_.on_body && head_.content_length > opts_.max_body) {
         fail(too_large(),
              "the body's Content-Length is over " + std::to_string(opts_.max_body) + " bytes");
         break;
       }
       remaining_ = head_.content_length;
-      body().reserve(static_cast<std::size_t>(remaining_));
+      if (!opts_.on_body) body().reserve(static_cast<std::size_t>(remaining_));
       state_ = remaining_ == 0 ? State::done : State::length;
       break;
     case BodyKind::chunked:
@@ -164,6 +164,17 @@ std::size_t Exchange::consume_head(Bytes in) {
       break;
   }
   return head_.head_bytes;
+}
+
+void Exchange::take_body(std::string_view piece) {
+  if (!opts_.on_body) {
+    body().append(piece);
+    return;
+  }
+  if (piece.empty()) return;
+  if (!opts_.on_body(result_.response, piece)) {
+    fail(std::make_error_code(std::errc::operation_canceled), "on_body stopped the transfer");
+  }
 }
 
 }  // namespace weft::http::detail

@@ -52,6 +52,8 @@ class Exchange {
 
   std::size_t consume(Bytes in);
   std::size_t consume_head(Bytes in);
+  // Collects a piece of the body, or hands it to on_body.
+  void take_body(std::string_view piece);
   void fail(std::error_code ec, std::string why);
   std::string& body() noexcept { return result_.response.body; }
 

@@ -122,6 +122,47 @@ TEST_F(HttpFetch, ReadsAChunkedAnswer) {
   EXPECT_EQ(weft::test::pattern_mismatch(r.response.body), std::string::npos);
 }
 
+TEST_F(HttpFetch, StreamsTheBodyThroughOnBody) {
+  FetchOptions o;
+  o.max_body = 1000;  // not applied while streaming
+  std::string got;
+  int pieces = 0;
+  int status = 0;
+  o.on_body = [&](const weft::http::ClientResponse& head, std::string_view piece) {
+    status = head.status;
+    got.append(piece);
+    ++pieces;
+    return true;
+  };
+  const FetchResult r = fetch_wait(server->server(), base(*server) + "/stream", o);
+  ASSERT_FALSE(r.error) << r.why;
+  EXPECT_TRUE(r.response.body.empty());
+  EXPECT_EQ(r.response.status, 200);
+  EXPECT_EQ(status, 200);
+  EXPECT_GE(pieces, 1);
+  ASSERT_EQ(got.size(), 64000u);
+  EXPECT_EQ(weft::test::pattern_mismatch(got), std::string::npos);
+}
+
+TEST_F(HttpFetch, OnBodyCanStopTheTransfer) {
+  FetchOptions o;
+  o.method = "POST";
+  o.body = weft::test::pattern(3 * 1024 * 1024);
+  std::size_t got = 0;
+  int calls = 0;
+  o.on_body = [&](const weft::http::ClientResponse&, std::string_view piece) {
+    got += piece.size();
+    ++calls;
+    return false;
+  };
+  const FetchResult r = fetch_wait(server->server(), base(*server) + "/echo", o);
+  EXPECT_EQ(r.error, std::make_error_code(std::errc::operation_canceled)) << r.why;
+  EXPECT_EQ(r.why, "on_body stopped the transfer");
+  EXPECT_EQ(calls, 1);
+  EXPECT_GT(got, 0u);
+  EXPECT_LT(got, o.body.size());
+}
+
 TEST_F(HttpFetch, ResolvesAHostName) {
   const FetchResult r = fetch_wait(server->server(), base(*server, "http", "localhost") + "/hello");
   ASSERT_FALSE(r.error) << r.why;

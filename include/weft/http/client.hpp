@@ -64,6 +64,12 @@ struct FetchOptions {
   std::size_t max_body = 64 * 1024 * 1024;
   /// The loop to run on; -1 = round robin.
   int loop = -1;
+  /// Streaming: the body's pieces as they arrive, with the answer's status
+  /// and headers in `head`, instead of collecting it in the result (whose
+  /// body then stays empty, and max_body does not apply). Return false to
+  /// stop the transfer: the connection is dropped and the callback gets
+  /// errc::operation_canceled. Runs on the loop, before the callback.
+  std::function<bool(const ClientResponse& head, std::string_view piece)> on_body;
 };
 
 struct FetchResult {
