@@ -15,6 +15,8 @@ cmake --build "$build"
 case ${1:-build} in
   build) ;;
   run) exec "$build/examples/echo" "${@:2}" ;;
-  test) cd "$build" && exec ctest --output-on-failure --no-label-summary --timeout 1500 "${@:2}" ;;
+  # Two at a time: most tests wait on loopback peers; the lint and sanitizer
+  # suites (RUN_SERIAL) still run alone.
+  test) cd "$build" && exec ctest --output-on-failure --no-label-summary --timeout 1500 -j2 "${@:2}" ;;
   *) echo "usage: $0 [build|run|test]" >&2; exit 2 ;;
 esac
