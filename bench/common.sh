@@ -77,6 +77,11 @@ select_contenders() {
   (( ${#CONTENDERS[@]} > 0 )) || die "no contender binaries found under $BUILD"
 }
 
+# median FILE COLUMN: the median of COLUMN over FILE's lines.
+median() { sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# spread FILE COLUMN MEDIAN: (max - min) of COLUMN as a share of MEDIAN.
+spread() { awk -v c="$2" -v m="$3" 'NR == 1 { lo = hi = $c } { if ($c < lo) lo = $c; if ($c > hi) hi = $c } END { printf "%.0f%%", (hi - lo) * 100 / m }' "$1"; }
+
 # A TCP port nobody listens on, below the ephemeral range.
 free_port() {
   local p

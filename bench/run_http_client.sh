@@ -19,7 +19,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$HERE/common.sh"
-# log, die, WORK (removed on exit), SERVER_PID (killed on exit), SERVER_CPU, CLIENT_CPU
+# log, die, free_port, median, spread, WORK (removed on exit), SERVER_PID (killed on exit), SERVER_CPU, CLIENT_CPU
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 LOAD="$BUILD/bench/weft-http-load"
 
@@ -29,7 +29,7 @@ command -v "$NGINX" >/dev/null || die "nginx not found (apt-get install nginx-li
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time)"
 command -v taskset >/dev/null || die "taskset not found (apt-get install util-linux)"
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 mkdir -p "$WORK/nginx"
 cat >"$WORK/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -97,9 +97,6 @@ for round in $(seq "$ROUNDS"); do
   for name in "${order[@]}"; do run "$name"; done
 done
 
-# median FILE COLUMN / spread FILE COLUMN (max - min as % of the median)
-median() { sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-spread() { awk -v c="$2" -v m="$3" 'NR == 1 { lo = hi = $c } { if ($c < lo) lo = $c; if ($c > hi) hi = $c } END { printf "%.0f%%", (hi - lo) * 100 / m }' "$1"; }
 
 echo
 printf "%-6s %12s %8s %16s %8s\n" client "req/s" spread "CPU us/request" spread

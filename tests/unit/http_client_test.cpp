@@ -26,15 +26,16 @@ using weft::http::FetchResult;
 using weft::test::TestServer;
 using namespace std::chrono_literals;
 
-// Runs one fetch and waits for its callback (on a loop thread).
-FetchResult fetch_wait(weft::Server& s, const std::string& url, FetchOptions o = {}) {
+// Starts a request with `start(callback)` (fetch or Client::fetch) and
+// waits for its callback (on a loop thread).
+template <typename Start>
+FetchResult wait_for_answer(const std::string& url, Start start) {
   auto done = std::make_shared<std::promise<FetchResult>>();
   std::future<FetchResult> result = done->get_future();
-  if (const std::error_code ec =
-          fetch(s, url, std::move(o), [done](FetchResult& r) { done->set_value(std::move(r)); })) {
+  if (const std::error_code ec = start([done](FetchResult& r) { done->set_value(std::move(r)); })) {
     FetchResult r;
     r.error = ec;
-    r.why = "fetch() refused it";
+    r.why = "refused at once";
     return r;
   }
   if (result.wait_for(10s) != std::future_status::ready) {
@@ -42,6 +43,12 @@ FetchResult fetch_wait(weft::Server& s, const std::string& url, FetchOptions o =
     return {};
   }
   return result.get();
+}
+
+FetchResult fetch_wait(weft::Server& s, const std::string& url, FetchOptions o = {}) {
+  return wait_for_answer(url, [&](weft::http::FetchCallback cb) {
+    return fetch(s, url, std::move(o), std::move(cb));
+  });
 }
 
 std::string base(const TestServer& s, std::string_view scheme = "http",
@@ -398,22 +405,10 @@ TEST(HttpFetchErrors, SilenceAndEarlyCloses) {
 
 // ---- http::Client: connections kept between requests ----------------------
 
-// Runs one Client::fetch and waits for its callback.
 FetchResult client_wait(weft::http::Client& client, const std::string& url, FetchOptions o = {}) {
-  auto done = std::make_shared<std::promise<FetchResult>>();
-  std::future<FetchResult> result = done->get_future();
-  if (const std::error_code ec = client.fetch(
-          url, std::move(o), [done](FetchResult& r) { done->set_value(std::move(r)); })) {
-    FetchResult r;
-    r.error = ec;
-    r.why = "Client::fetch() refused it";
-    return r;
-  }
-  if (result.wait_for(10s) != std::future_status::ready) {
-    ADD_FAILURE() << "no callback for " << url;
-    return {};
-  }
-  return result.get();
+  return wait_for_answer(url, [&](weft::http::FetchCallback cb) {
+    return client.fetch(url, std::move(o), std::move(cb));
+  });
 }
 
 TEST_F(HttpFetch, AClientReusesItsConnection) {
